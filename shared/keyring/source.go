@@ -1,0 +1,88 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// DefaultTTL is how long a fetched ring is used before it is fetched again.
+const DefaultTTL = 5 * time.Minute
+
+// retryAfterFailure is how long a Source that holds a good ring waits after a failed fetch
+// before it tries again, so that an outage does not turn every request into a Secrets Manager
+// call.
+const retryAfterFailure = 30 * time.Second
+
+// SecretsClient is the part of the Secrets Manager client that Source uses.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Source hands out the key ring from one secret, cached in memory.
+type Source struct {
+	client   SecretsClient
+	secretID string
+	ttl      time.Duration
+	now      func() time.Time
+
+	mu        sync.Mutex
+	ring      *Ring
+	nextFetch time.Time
+}
+
+// NewSource returns a Source for secretID that keeps a ring for DefaultTTL.
+func NewSource(client SecretsClient, secretID string) *Source {
+	return &Source{client: client, secretID: secretID, ttl: DefaultTTL, now: time.Now}
+}
+
+// WithClock replaces the Source's clock, for tests.
+func (s *Source) WithClock(now func() time.Time) *Source {
+	s.now = now
+	return s
+}
+
+// WithTTL replaces how long a fetched ring is kept.
+func (s *Source) WithTTL(ttl time.Duration) *Source {
+	s.ttl = ttl
+	return s
+}
+
+// Ring returns the cached ring, fetching it when it is missing or stale. When a fetch fails and
+// a ring was fetched before, the last good ring is returned and the failure logged; with no ring
+// at all the error is returned.
+func (s *Source) Ring(ctx context.Context) (*Ring, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if s.ring != nil && now.Before(s.nextFetch) {
+		return s.ring, nil
+	}
+	ring, err := s.fetch(ctx)
+	if err != nil {
+		if s.ring != nil {
+			slog.WarnContext(ctx, "key ring fetch failed; keeping the last good ring", "err", err)
+			s.nextFetch = now.Add(retryAfterFailure)
+			return s.ring, nil
+		}
+		return nil, err
+	}
+	s.ring, s.nextFetch = ring, now.Add(s.ttl)
+	return ring, nil
+}
+
+func (s *Source) fetch(ctx context.Context) (*Ring, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &s.secretID})
+	if err != nil {
+		return nil, fmt.Errorf("fetch key ring: %w", err)
+	}
+	if out.SecretString == nil {
+		return nil, errors.New("fetch key ring: secret has no string value")
+	}
+	return Parse([]byte(*out.SecretString))
+}
