@@ -1,0 +1,171 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/apitokens/apitokens/shared/samtemplate"
+)
+
+// Region is the region the emulator's resources live in.
+const Region = "us-east-1"
+
+// Emulator is a running moto server.
+type Emulator struct {
+	// Endpoint is the server's base URL, e.g. http://127.0.0.1:41234.
+	Endpoint string
+	cmd      *exec.Cmd
+	done     chan struct{}
+}
+
+// Start runs moto_server from root/.venv (or the program named by MOTO_SERVER) on a free loopback
+// port and waits until it answers. The server dies with the calling process.
+func Start(ctx context.Context, root string) (*Emulator, error) {
+	bin := os.Getenv("MOTO_SERVER")
+	if bin == "" {
+		bin = filepath.Join(root, ".venv", "bin", "moto_server")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("moto server not found at %s (run `make venv`): %w", bin, err)
+	}
+	var lastErr error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		e, err := startOn(ctx, bin, port)
+		if err == nil {
+			return e, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func startOn(ctx context.Context, bin string, port int) (*Emulator, error) {
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Stdout, cmd.Stderr = nil, nil
+	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto server: %w", err)
+	}
+	e := &Emulator{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(e.done) }()
+
+	deadline := time.Now().Add(30 * time.Second)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-e.done:
+			return nil, errors.New("moto server exited while starting")
+		case <-ctx.Done():
+			e.Stop()
+			return nil, ctx.Err()
+		default:
+		}
+		if resp, err := client.Get(e.Endpoint + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return e, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.Stop()
+	return nil, errors.New("moto server did not answer within 30s")
+}
+
+// Stop ends the server and waits for it.
+func (e *Emulator) Stop() {
+	if e == nil || e.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		<-e.done
+	}
+}
+
+// Config returns an AWS SDK configuration that talks to the emulator with fixed test
+// credentials.
+func (e *Emulator) Config(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRegion(Region),
+		config.WithBaseEndpoint(e.Endpoint),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("emulator", "emulator", "")),
+	)
+}
+
+// Resources names what Provision created.
+type Resources struct {
+	TableName string
+	SecretARN string
+	// KeyRing is the secret's value, for tests that rotate it.
+	KeyRing string
+}
+
+// Provision creates the template's table (named tableName) with its time-to-live attribute, and
+// the key ring secret (named secretName) with material generated as the template would.
+func Provision(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, tableName, secretName string) (Resources, error) {
+	in, err := tmpl.CreateTableInput(tableName)
+	if err != nil {
+		return Resources{}, err
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		return Resources{}, fmt.Errorf("create table %s: %w", tableName, err)
+	}
+	ttl, err := tmpl.TTLAttribute()
+	if err != nil {
+		return Resources{}, err
+	}
+	if ttl != "" {
+		_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+			TableName:               aws.String(tableName),
+			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(ttl), Enabled: aws.Bool(true)},
+		})
+		if err != nil {
+			return Resources{}, fmt.Errorf("table %s: enable ttl: %w", tableName, err)
+		}
+	}
+	ring, err := tmpl.GenerateSecretString()
+	if err != nil {
+		return Resources{}, err
+	}
+	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(secretName),
+		SecretString: aws.String(ring),
+	})
+	if err != nil {
+		return Resources{}, fmt.Errorf("create secret %s: %w", secretName, err)
+	}
+	return Resources{TableName: tableName, SecretARN: aws.ToString(sec.ARN), KeyRing: ring}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
