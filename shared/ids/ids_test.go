@@ -1,0 +1,54 @@
+package ids
+
+import (
+	"sort"
+	"testing"
+	"time"
+)
+
+func TestNewSortsByTime(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	var made []string
+	for i := range 200 {
+		made = append(made, New(Token, base.Add(time.Duration(i)*time.Millisecond)))
+	}
+	if !sort.StringsAreSorted(made) {
+		t.Error("ids made later do not sort after earlier ones")
+	}
+	for _, id := range made {
+		if !Valid(Token, id) {
+			t.Fatalf("Valid(%q) = false for a new id", id)
+		}
+	}
+	if made[0] == New(Token, base) {
+		t.Error("two ids of the same millisecond are equal")
+	}
+}
+
+func TestValidRefuses(t *testing.T) {
+	good := New(Token, time.Now())
+	for name, s := range map[string]string{
+		"empty":        "",
+		"other kind":   Audit + good[4:],
+		"short":        good[:len(good)-1],
+		"long":         good + "0",
+		"lowercase":    good[:4] + "a" + good[5:],
+		"letter I":     good[:len(good)-1] + "I",
+		"path":         "tok_../../../../etc/passwd0000",
+		"top overflow": good[:4] + "8" + good[5:],
+	} {
+		if Valid(Token, s) {
+			t.Errorf("Valid(%s) = true, want false", name)
+		}
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	f.Add(New(Token, time.Now()))
+	f.Add("tok_")
+	f.Fuzz(func(t *testing.T, s string) {
+		if Valid(Token, s) && (len(s) != 30 || s[:4] != Token) {
+			t.Fatalf("Valid accepted %q", s)
+		}
+	})
+}

@@ -1,0 +1,148 @@
+package tokenstore
+
+import (
+	"encoding/base64"
+	"time"
+)
+
+// timeFormat is how times are stored: UTC, whole seconds, so that stored strings compare in time
+// order.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+const (
+	kindToken = "token"
+	kindKey   = "key"
+	kindCount = "count"
+	kindAudit = "audit"
+)
+
+func envPK(env string) string               { return "ENV#" + env }
+func tokenSK(id string) string              { return "TOKEN#" + id }
+func ownerPK(env, user string) string       { return "OWNER#" + env + "#" + user }
+func countSK(user string) string            { return "COUNT#" + user }
+func auditPK(env, tokenID string) string    { return "AUDIT#" + env + "#" + tokenID }
+func keyPK(mac []byte) string               { return "KEY#" + base64.RawURLEncoding.EncodeToString(mac) }
+func formatTime(t time.Time) string         { return t.UTC().Format(timeFormat) }
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+func formatOptTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return formatTime(*t)
+}
+
+func parseOptTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+const keySK = "KEY"
+
+type tokenItem struct {
+	PK            string `dynamodbav:"pk"`
+	SK            string `dynamodbav:"sk"`
+	GSI1PK        string `dynamodbav:"gsi1pk"`
+	GSI1SK        string `dynamodbav:"gsi1sk"`
+	Kind          string `dynamodbav:"kind"`
+	ID            string `dynamodbav:"id"`
+	Name          string `dynamodbav:"name"`
+	Type          string `dynamodbav:"type"`
+	Status        string `dynamodbav:"status"`
+	UserID        string `dynamodbav:"userId"`
+	EnvironmentID string `dynamodbav:"environmentId"`
+	Hint          string `dynamodbav:"hint"`
+	CreatedBy     string `dynamodbav:"createdBy"`
+	CreatedAt     string `dynamodbav:"createdAt"`
+	UpdatedAt     string `dynamodbav:"updatedAt"`
+	LastUsedAt    string `dynamodbav:"lastUsedAt,omitempty"`
+	ExpiresAt     string `dynamodbav:"expiresAt,omitempty"`
+	KeyVersion    string `dynamodbav:"keyVersion"`
+	KeyMAC        []byte `dynamodbav:"keyMac"`
+	KeyCiphertext []byte `dynamodbav:"keyCiphertext"`
+}
+
+func newTokenItem(t Token) tokenItem {
+	return tokenItem{
+		PK: envPK(t.EnvironmentID), SK: tokenSK(t.ID),
+		GSI1PK: ownerPK(t.EnvironmentID, t.UserID), GSI1SK: tokenSK(t.ID),
+		Kind: kindToken, ID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
+		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint, CreatedBy: t.CreatedBy,
+		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
+		LastUsedAt: formatOptTime(t.LastUsedAt), ExpiresAt: formatOptTime(t.ExpiresAt),
+		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
+	}
+}
+
+func (it tokenItem) token() Token {
+	created, _ := parseTime(it.CreatedAt)
+	updated, _ := parseTime(it.UpdatedAt)
+	return Token{
+		ID: it.ID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
+		UserID: it.UserID, EnvironmentID: it.EnvironmentID, Hint: it.Hint, CreatedBy: it.CreatedBy,
+		CreatedAt: created, UpdatedAt: updated,
+		LastUsedAt: parseOptTime(it.LastUsedAt), ExpiresAt: parseOptTime(it.ExpiresAt),
+		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
+	}
+}
+
+type keyItem struct {
+	PK            string `dynamodbav:"pk"`
+	SK            string `dynamodbav:"sk"`
+	Kind          string `dynamodbav:"kind"`
+	TokenID       string `dynamodbav:"tokenId"`
+	Name          string `dynamodbav:"name"`
+	Type          string `dynamodbav:"type"`
+	Status        string `dynamodbav:"status"`
+	UserID        string `dynamodbav:"userId"`
+	EnvironmentID string `dynamodbav:"environmentId"`
+	ExpiresAt     string `dynamodbav:"expiresAt,omitempty"`
+	KeyVersion    string `dynamodbav:"keyVersion"`
+	KeyMAC        []byte `dynamodbav:"keyMac"`
+}
+
+func newKeyItem(t Token) keyItem {
+	return keyItem{
+		PK: keyPK(t.KeyMAC), SK: keySK, Kind: kindKey,
+		TokenID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
+		UserID: t.UserID, EnvironmentID: t.EnvironmentID, ExpiresAt: formatOptTime(t.ExpiresAt),
+		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC,
+	}
+}
+
+func (it keyItem) record() KeyRecord {
+	return KeyRecord{
+		TokenID: it.TokenID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
+		UserID: it.UserID, EnvironmentID: it.EnvironmentID, ExpiresAt: parseOptTime(it.ExpiresAt),
+		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC,
+	}
+}
+
+type auditItem struct {
+	PK            string            `dynamodbav:"pk"`
+	SK            string            `dynamodbav:"sk"`
+	Kind          string            `dynamodbav:"kind"`
+	ID            string            `dynamodbav:"id"`
+	TokenID       string            `dynamodbav:"tokenId"`
+	EnvironmentID string            `dynamodbav:"environmentId"`
+	Action        string            `dynamodbav:"action"`
+	ActorID       string            `dynamodbav:"actorId"`
+	SourceIP      string            `dynamodbav:"sourceIp,omitempty"`
+	UserAgent     string            `dynamodbav:"userAgent,omitempty"`
+	At            string            `dynamodbav:"at"`
+	Detail        map[string]string `dynamodbav:"detail,omitempty"`
+	TTL           int64             `dynamodbav:"ttl"`
+}
+
+func (it auditItem) record() AuditRecord {
+	at, _ := parseTime(it.At)
+	return AuditRecord{
+		ID: it.ID, TokenID: it.TokenID, EnvironmentID: it.EnvironmentID, Action: Action(it.Action),
+		ActorID: it.ActorID, SourceIP: it.SourceIP, UserAgent: it.UserAgent, At: at, Detail: it.Detail,
+	}
+}

@@ -1,0 +1,531 @@
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apitokens/apitokens/shared/ids"
+)
+
+// DynamoDB is the part of the DynamoDB client that the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is the table model. It is safe for concurrent use.
+type Store struct {
+	db    DynamoDB
+	table string
+	now   func() time.Time
+}
+
+// New returns a Store over the named table.
+func New(db DynamoDB, table string) *Store {
+	return &Store{db: db, table: table, now: time.Now}
+}
+
+// WithClock replaces the store's clock, for tests.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	s.now = now
+	return s
+}
+
+// Create stores a new token with its lookup item and an audit record, and counts it against its
+// owner's limit, all in one transaction. It returns ErrLimitReached when the owner already holds
+// limit tokens.
+func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) error {
+	tok, err := attributevalue.MarshalMap(newTokenItem(t))
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	key, err := attributevalue.MarshalMap(newKeyItem(t))
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	fresh, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	count, err := expression.NewBuilder().
+		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1)).
+			Set(expression.Name("kind"), expression.Value(kindCount))).
+		WithCondition(expression.Or(
+			expression.AttributeNotExists(expression.Name("count")),
+			expression.Name("count").LessThan(expression.Value(limit)))).
+		Build()
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	audit, err := s.auditPut(t, ActionCreate, actor, map[string]string{"name": t.Name, "type": string(t.Type)})
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: tok,
+			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
+		{Put: &types.Put{TableName: &s.table, Item: key,
+			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
+		{Update: &types.Update{TableName: &s.table, Key: itemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
+			UpdateExpression: count.Update(), ConditionExpression: count.Condition(),
+			ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
+		{Put: audit},
+	}})
+	if reasons, ok := cancelReasons(err); ok {
+		if reasons[2] == conditionFailed {
+			return ErrLimitReached
+		}
+		return fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Get reads one token of an environment with a strongly consistent read, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, env, id string) (Token, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: itemKey(envPK(env), tokenSK(id)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Token{}, fmt.Errorf("get token %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return Token{}, ErrNotFound
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return Token{}, fmt.Errorf("get token %s: %w", id, err)
+	}
+	return it.token(), nil
+}
+
+// ListQuery selects tokens of one environment.
+type ListQuery struct {
+	EnvironmentID string
+	// OwnerID limits the list to one user's tokens; empty lists every user's.
+	OwnerID string
+	// State is "", "active", "inactive" or "expired".
+	State string
+	Limit int
+	// StartKey continues from a previous page's LastKey.
+	StartKey map[string]string
+}
+
+// TokenPage is one page of tokens, newest first.
+type TokenPage struct {
+	Tokens  []Token
+	LastKey map[string]string // nil on the last page
+}
+
+// maxQueriesPerPage bounds the reads one page may cost when a status filter skips many items.
+const maxQueriesPerPage = 5
+
+// List returns a page of tokens, newest first. A StartKey that does not belong to the query's
+// partition gives ErrBadCursor, so a cursor can never widen what the caller reads.
+func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false)}
+	var keyCond expression.KeyConditionBuilder
+	if q.OwnerID != "" {
+		pk := ownerPK(q.EnvironmentID, q.OwnerID)
+		if q.StartKey != nil && (q.StartKey["gsi1pk"] != pk || len(q.StartKey) != 4 ||
+			q.StartKey["pk"] != envPK(q.EnvironmentID) || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
+			return TokenPage{}, ErrBadCursor
+		}
+		in.IndexName = aws.String("gsi1")
+		keyCond = expression.Key("gsi1pk").Equal(expression.Value(pk))
+	} else {
+		pk := envPK(q.EnvironmentID)
+		if q.StartKey != nil && (q.StartKey["pk"] != pk || len(q.StartKey) != 2 || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
+			return TokenPage{}, ErrBadCursor
+		}
+		in.ConsistentRead = aws.Bool(true)
+		keyCond = expression.Key("pk").Equal(expression.Value(pk)).
+			And(expression.Key("sk").BeginsWith("TOKEN#"))
+	}
+	b := expression.NewBuilder().WithKeyCondition(keyCond)
+	if filter, ok := stateFilter(q.State, s.now()); ok {
+		b = b.WithFilter(filter)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+	}
+	in.KeyConditionExpression, in.FilterExpression = expr.KeyCondition(), expr.Filter()
+	in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Names(), expr.Values()
+	in.ExclusiveStartKey = toAttributeKey(q.StartKey)
+
+	var page TokenPage
+	for range maxQueriesPerPage {
+		in.Limit = aws.Int32(int32(q.Limit - len(page.Tokens)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+		}
+		var items []tokenItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+		}
+		for _, it := range items {
+			page.Tokens = append(page.Tokens, it.token())
+		}
+		page.LastKey = fromAttributeKey(out.LastEvaluatedKey)
+		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return page, nil
+}
+
+func stateFilter(state string, now time.Time) (expression.ConditionBuilder, bool) {
+	status, expires, at := expression.Name("status"), expression.Name("expiresAt"), expression.Value(formatTime(now))
+	switch state {
+	case string(StatusActive):
+		return status.Equal(expression.Value(StatusActive)).And(
+			expression.Or(expression.AttributeNotExists(expires), expires.GreaterThan(at))), true
+	case string(StatusInactive):
+		return status.Equal(expression.Value(StatusInactive)), true
+	case StateExpired:
+		return status.Equal(expression.Value(StatusActive)).And(expires.LessThanEqual(at)), true
+	}
+	return expression.ConditionBuilder{}, false
+}
+
+// Rename changes a token's name on the token and its lookup item, with an audit record. A token
+// deleted meanwhile gives ErrNotFound and is not brought back.
+func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (Token, error) {
+	now := s.now()
+	upd := expression.Set(expression.Name("name"), expression.Value(name))
+	tokExpr, err := expression.NewBuilder().
+		WithUpdate(upd.Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
+		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
+	}
+	keyExpr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(expression.Name("name"), expression.Value(name))).
+		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
+	}
+	audit, err := s.auditPut(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name})
+	if err != nil {
+		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
+	}
+	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
+	if err != nil {
+		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
+	}
+	t.Name, t.UpdatedAt = name, now.UTC().Truncate(time.Second)
+	return t, nil
+}
+
+// SetStatus deactivates or activates a token. Both are idempotent: a token already in the wanted
+// status is returned as it is, without a write or an audit record. Activating an expired token
+// gives ErrExpired.
+func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) (Token, error) {
+	now := s.now()
+	if t.Status == to {
+		return t, nil
+	}
+	if to == StatusActive && t.Expired(now) {
+		return Token{}, ErrExpired
+	}
+	status := expression.Name("status")
+	cond := expression.AttributeExists(expression.Name("pk")).And(status.Equal(expression.Value(t.Status)))
+	if to == StatusActive {
+		expires := expression.Name("expiresAt")
+		cond = cond.And(expression.Or(expression.AttributeNotExists(expires),
+			expires.GreaterThan(expression.Value(formatTime(now)))))
+	}
+	tokExpr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(status, expression.Value(to)).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
+		WithCondition(cond).Build()
+	if err != nil {
+		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
+	}
+	keyExpr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(status, expression.Value(to))).
+		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
+	}
+	action := ActionDeactivate
+	if to == StatusActive {
+		action = ActionActivate
+	}
+	audit, err := s.auditPut(t, action, actor, nil)
+	if err != nil {
+		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
+	}
+	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
+	if errors.Is(err, ErrNotFound) {
+		// The condition failed: deleted, changed by a racing request, or expired meanwhile.
+		// Read it again and answer what is true now.
+		cur, gerr := s.Get(ctx, t.EnvironmentID, t.ID)
+		switch {
+		case gerr != nil:
+			return Token{}, gerr
+		case cur.Status == to:
+			return cur, nil
+		case to == StatusActive && cur.Expired(s.now()):
+			return Token{}, ErrExpired
+		}
+		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, ErrConflict)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
+	}
+	t.Status, t.UpdatedAt = to, now.UTC().Truncate(time.Second)
+	return t, nil
+}
+
+// Delete removes a token and its lookup item for good, gives its slot back to the owner's limit
+// and records it. Of two racing deletes, one succeeds and the other gets ErrNotFound.
+func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
+	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", t.ID, err)
+	}
+	count, err := expression.NewBuilder().
+		WithUpdate(expression.Add(expression.Name("count"), expression.Value(-1))).Build()
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", t.ID, err)
+	}
+	audit, err := s.auditPut(t, ActionDelete, actor, map[string]string{"name": t.Name})
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", t.ID, err)
+	}
+	err = s.transact(ctx,
+		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+			Key:                 itemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
+			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
+		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(keyPK(t.KeyMAC), keySK)}},
+		types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
+			Key:              itemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
+			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
+		types.TransactWriteItem{Put: audit},
+	)
+	if err != nil {
+		return fmt.Errorf("delete token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Count returns how many tokens a user holds, as the limit sees it.
+func (s *Store) Count(ctx context.Context, env, user string) (int, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: itemKey(envPK(env), countSK(user)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count tokens: %w", err)
+	}
+	var it struct {
+		Count int `dynamodbav:"count"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return 0, fmt.Errorf("count tokens: %w", err)
+	}
+	return it.Count, nil
+}
+
+// LookupKey reads the lookup item of a key's MAC with one strongly consistent GetItem, or
+// ErrNotFound.
+func (s *Store) LookupKey(ctx context.Context, mac []byte) (KeyRecord, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: itemKey(keyPK(mac), keySK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
+	}
+	if out.Item == nil {
+		return KeyRecord{}, ErrNotFound
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
+	}
+	return it.record(), nil
+}
+
+// TouchLastUsed sets a token's lastUsedAt to at unless it was set within every; the condition
+// makes this hold across every running copy of the authorizer. It reports whether it wrote.
+func (s *Store) TouchLastUsed(ctx context.Context, env, tokenID string, at time.Time, every time.Duration) (bool, error) {
+	last := expression.Name("lastUsedAt")
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Set(last, expression.Value(formatTime(at)))).
+		WithCondition(expression.AttributeExists(expression.Name("pk")).And(expression.Or(
+			expression.AttributeNotExists(last),
+			last.LessThanEqual(expression.Value(formatTime(at.Add(-every))))))).
+		Build()
+	if err != nil {
+		return false, fmt.Errorf("touch token %s: %w", tokenID, err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: itemKey(envPK(env), tokenSK(tokenID)),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("touch token %s: %w", tokenID, err)
+	}
+	return true, nil
+}
+
+// RecordAudit stores an audit record for an action that changes no item, such as a reveal.
+func (s *Store) RecordAudit(ctx context.Context, t Token, action Action, actor Actor) error {
+	put, err := s.auditPut(t, action, actor, nil)
+	if err != nil {
+		return fmt.Errorf("audit %s of token %s: %w", action, t.ID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item})
+	if err != nil {
+		return fmt.Errorf("audit %s of token %s: %w", action, t.ID, err)
+	}
+	return nil
+}
+
+// AuditPage is one page of a token's history, newest first.
+type AuditPage struct {
+	Records []AuditRecord
+	LastKey map[string]string
+}
+
+// ListAudit returns a page of a token's audit records, newest first.
+func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, start map[string]string) (AuditPage, error) {
+	pk := auditPK(env, tokenID)
+	if start != nil && (start["pk"] != pk || len(start) != 2) {
+		return AuditPage{}, ErrBadCursor
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).Build()
+	if err != nil {
+		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
+		ExclusiveStartKey: toAttributeKey(start), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
+	}
+	var items []auditItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
+	}
+	page := AuditPage{LastKey: fromAttributeKey(out.LastEvaluatedKey)}
+	for _, it := range items {
+		page.Records = append(page.Records, it.record())
+	}
+	return page, nil
+}
+
+func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]string) (*types.Put, error) {
+	now := s.now()
+	id := ids.New(ids.Audit, now)
+	item, err := attributevalue.MarshalMap(auditItem{
+		PK: auditPK(t.EnvironmentID, t.ID), SK: id, Kind: kindAudit, ID: id,
+		TokenID: t.ID, EnvironmentID: t.EnvironmentID, Action: string(action),
+		ActorID: actor.UserID, SourceIP: actor.SourceIP, UserAgent: actor.UserAgent,
+		At: formatTime(now), Detail: detail, TTL: now.Add(AuditRetention).Unix(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &types.Put{TableName: &s.table, Item: item}, nil
+}
+
+func (s *Store) tokenUpdate(t Token, e expression.Expression) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
+		Key:              itemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
+}
+
+func (s *Store) keyUpdate(t Token, e expression.Expression) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
+		Key:              itemKey(keyPK(t.KeyMAC), keySK),
+		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
+}
+
+// transact runs a transaction whose first item is the token's own write: when that item's
+// condition fails the token is gone (or not as expected) and the result is ErrNotFound.
+func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if reasons, ok := cancelReasons(err); ok {
+		if reasons[0] == conditionFailed {
+			return ErrNotFound
+		}
+		return ErrConflict
+	}
+	return err
+}
+
+const conditionFailed = "ConditionalCheckFailed"
+
+// cancelReasons returns the per-item reason codes of a cancelled transaction.
+func cancelReasons(err error) ([]string, bool) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, false
+	}
+	codes := make([]string, 4)
+	for i, r := range tce.CancellationReasons {
+		if i < len(codes) {
+			codes[i] = aws.ToString(r.Code)
+		}
+	}
+	return codes, true
+}
+
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func toAttributeKey(k map[string]string) map[string]types.AttributeValue {
+	if k == nil {
+		return nil
+	}
+	out := make(map[string]types.AttributeValue, len(k))
+	for name, v := range k {
+		out[name] = &types.AttributeValueMemberS{Value: v}
+	}
+	return out
+}
+
+func fromAttributeKey(k map[string]types.AttributeValue) map[string]string {
+	if len(k) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(k))
+	for name, v := range k {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			out[name] = s.Value
+		}
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package tokenstore
+
+import (
+	"errors"
+	"time"
+)
+
+// Type is the reach of a token.
+type Type string
+
+// Token types.
+const (
+	TypeUser  Type = "user"  // acts as its owner, on the owner's data only
+	TypeAdmin Type = "admin" // acts across every user of its environment
+)
+
+// Status is a token's stored state. Expiry is not stored as a status; see Token.State.
+type Status string
+
+// Stored statuses.
+const (
+	StatusActive   Status = "active"
+	StatusInactive Status = "inactive"
+)
+
+// StateExpired is what Token.State reports for an active token past its expiry.
+const StateExpired = "expired"
+
+// Errors of the table model.
+var (
+	ErrNotFound     = errors.New("token not found")
+	ErrLimitReached = errors.New("token limit reached")
+	ErrExpired      = errors.New("token expired")
+	ErrConflict     = errors.New("concurrent change")
+	ErrBadCursor    = errors.New("cursor does not belong to this query")
+)
+
+// Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
+// material: they are stored, never shown.
+type Token struct {
+	ID            string
+	Name          string
+	Type          Type
+	Status        Status
+	UserID        string
+	EnvironmentID string
+	Hint          string
+	CreatedBy     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastUsedAt    *time.Time
+	ExpiresAt     *time.Time
+
+	KeyVersion    string
+	KeyMAC        []byte
+	KeyCiphertext []byte
+}
+
+// Expired reports whether the token's expiry has passed at now.
+func (t Token) Expired(now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// State is the status the API shows: "active", "inactive", or "expired" for an active token
+// past its expiry.
+func (t Token) State(now time.Time) string {
+	if t.Status == StatusActive && t.Expired(now) {
+		return StateExpired
+	}
+	return string(t.Status)
+}
+
+// KeyRecord is what the key authorizer reads: one lookup item.
+type KeyRecord struct {
+	TokenID       string
+	Name          string
+	Type          Type
+	Status        Status
+	UserID        string
+	EnvironmentID string
+	ExpiresAt     *time.Time
+	KeyVersion    string
+	KeyMAC        []byte
+}
+
+// Usable reports whether the key may be used at now: active and not expired.
+func (k KeyRecord) Usable(now time.Time) bool {
+	return k.Status == StatusActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+// Action names what an audit record records.
+type Action string
+
+// Audited actions.
+const (
+	ActionCreate     Action = "create"
+	ActionRename     Action = "rename"
+	ActionReveal     Action = "reveal"
+	ActionDeactivate Action = "deactivate"
+	ActionActivate   Action = "activate"
+	ActionDelete     Action = "delete"
+)
+
+// Actor is who did something, and from where.
+type Actor struct {
+	UserID    string
+	SourceIP  string
+	UserAgent string
+}
+
+// AuditRecord is one entry of a token's history.
+type AuditRecord struct {
+	ID            string
+	TokenID       string
+	EnvironmentID string
+	Action        Action
+	ActorID       string
+	SourceIP      string
+	UserAgent     string
+	At            time.Time
+	Detail        map[string]string
+}
+
+// AuditRetention is how long audit records are kept before the table's TTL removes them.
+const AuditRetention = 400 * 24 * time.Hour
