@@ -34,23 +34,21 @@ type Emulator struct {
 	done     chan struct{}
 }
 
-// Start runs moto_server from root/.venv (or the program named by MOTO_SERVER) on a free loopback
+// Start runs moto's server (tools/emulator.py with the Python of root/.venv) on a free loopback
 // port and waits until it answers. The server dies with the calling process.
 func Start(ctx context.Context, root string) (*Emulator, error) {
-	bin := os.Getenv("MOTO_SERVER")
-	if bin == "" {
-		bin = filepath.Join(root, ".venv", "bin", "moto_server")
+	python := filepath.Join(root, ".venv", "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		return nil, fmt.Errorf("the project's Python environment is missing (run `make venv`): %w", err)
 	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("moto server not found at %s (run `make venv`): %w", bin, err)
-	}
+	script := filepath.Join(root, "tools", "emulator.py")
 	var lastErr error
 	for range 3 {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		e, err := startOn(ctx, bin, port)
+		e, err := startOn(ctx, python, script, port)
 		if err == nil {
 			return e, nil
 		}
@@ -59,8 +57,8 @@ func Start(ctx context.Context, root string) (*Emulator, error) {
 	return nil, lastErr
 }
 
-func startOn(ctx context.Context, bin string, port int) (*Emulator, error) {
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+func startOn(ctx context.Context, python, script string, port int) (*Emulator, error) {
+	cmd := exec.Command(python, script, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = nil, nil
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
