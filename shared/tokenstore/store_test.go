@@ -201,6 +201,7 @@ func TestRenameAndStatus(t *testing.T) {
 	if rec, _ := s.LookupKey(ctx, tok.KeyMAC); rec.Name != "new" {
 		t.Errorf("lookup item name = %q, want new", rec.Name)
 	}
+	*now = t0.Add(2 * time.Minute)
 	tok, err = s.SetStatus(ctx, tok, tokenstore.StatusInactive, alice)
 	if err != nil || tok.Status != tokenstore.StatusInactive {
 		t.Fatalf("deactivate = %v, %v", tok.Status, err)
