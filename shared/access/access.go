@@ -1,0 +1,79 @@
+package access
+
+import "errors"
+
+// Refusals. Handlers map them to HTTP answers in one place (package httpapi).
+var (
+	// ErrNotFound hides a token the caller may not know about.
+	ErrNotFound = errors.New("token not visible to caller")
+	// ErrAdminRequired refuses an agent what only an admin may do.
+	ErrAdminRequired = errors.New("admin required")
+	// ErrOwnerOnly refuses an admin the key of another user's token.
+	ErrOwnerOnly = errors.New("owner only")
+)
+
+// Action is something done to an existing token.
+type Action int
+
+// Actions on an existing token.
+const (
+	Read Action = iota
+	Rename
+	Reveal
+	Deactivate
+	Activate
+	Delete
+	Audit
+)
+
+// Principal is a signed-in dashboard user.
+type Principal struct {
+	UserID        string
+	EnvironmentID string
+	Admin         bool
+}
+
+// Owner is whose token it is.
+type Owner struct {
+	UserID        string
+	EnvironmentID string
+}
+
+// Check decides whether p may do a to a token owned by o.
+func (p Principal) Check(a Action, o Owner) error {
+	if o.EnvironmentID != p.EnvironmentID {
+		return ErrNotFound
+	}
+	if o.UserID == p.UserID {
+		return nil
+	}
+	if !p.Admin {
+		return ErrNotFound
+	}
+	if a == Reveal {
+		return ErrOwnerOnly
+	}
+	return nil
+}
+
+// CheckCreate decides whether p may create a token for self, of admin reach or not.
+func (p Principal) CheckCreate(adminToken bool) error {
+	if adminToken && !p.Admin {
+		return ErrAdminRequired
+	}
+	return nil
+}
+
+// ListOwner resolves the owner filter of a list ("me", "all" or a user id) to the user whose
+// tokens p may list, "" meaning every user of the environment.
+func (p Principal) ListOwner(owner string) (string, error) {
+	switch {
+	case owner == "" || owner == "me" || owner == p.UserID:
+		return p.UserID, nil
+	case !p.Admin:
+		return "", ErrAdminRequired
+	case owner == "all":
+		return "", nil
+	}
+	return owner, nil
+}

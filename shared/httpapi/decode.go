@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// MaxBody is the largest request body the management routes accept.
+const MaxBody = 16 << 10
+
+// DecodeJSON reads the request's JSON body into dst strictly: the body must be application/json,
+// at most limit bytes, one JSON object, with no field dst does not have and no value of the wrong
+// type. Every refusal is an *Error with its code.
+func DecodeJSON(req Request, limit int, dst any) error {
+	body, err := Body(req, limit)
+	if err != nil {
+		return err
+	}
+	if ct := header(req, "content-type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
+		}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Errorf(http.StatusBadRequest, "invalid_json", "A JSON object body is required.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Errorf(http.StatusBadRequest, "invalid_json", "The body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+// Body returns the request body, decoded from base64 when API Gateway encoded it, refusing one
+// over limit bytes with 413.
+func Body(req Request, limit int) ([]byte, error) {
+	tooLarge := Errorf(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The body is larger than %d bytes.", limit))
+	if !req.IsBase64Encoded {
+		if len(req.Body) > limit {
+			return nil, tooLarge
+		}
+		return []byte(req.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(req.Body)) > limit+2 {
+		return nil, tooLarge
+	}
+	body, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, Errorf(http.StatusBadRequest, "invalid_body", "The body could not be read.")
+	}
+	if len(body) > limit {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return Errorf(http.StatusBadRequest, "invalid_json", "The body must be a JSON object.")
+		}
+		return Errorf(http.StatusBadRequest, "invalid_field_type", fmt.Sprintf("Field %q must be a %s.", field, jsonKind(typeErr.Type.Kind().String())))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return Errorf(http.StatusBadRequest, "invalid_json", "The body is not valid JSON.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return Errorf(http.StatusBadRequest, "unknown_field", fmt.Sprintf("Field %s is not known.", truncate(name, 64)))
+	}
+	return Errorf(http.StatusBadRequest, "invalid_json", "The body is not valid JSON.")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string", "ptr":
+		return "string"
+	case "int", "int64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return "value of another type"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// header returns a request header, whatever case the caller or the gateway gave its name.
+func header(req Request, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Header returns a request header by case-insensitive name.
+func Header(req Request, name string) string { return header(req, name) }

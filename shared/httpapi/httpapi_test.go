@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/tokenstore"
+)
+
+type createBody struct {
+	Name      *string `json:"name"`
+	Type      *string `json:"type"`
+	ExpiresAt *string `json:"expiresAt"`
+}
+
+func jsonRequest(body string) Request {
+	return Request{Headers: map[string]string{"content-type": "application/json"}, Body: body}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	var got createBody
+	if err := DecodeJSON(jsonRequest(`{"name":"Zapier Sync","type":"user"}`), MaxBody, &got); err != nil {
+		t.Fatalf("DecodeJSON(good) = %v", err)
+	}
+	if *got.Name != "Zapier Sync" || *got.Type != "user" || got.ExpiresAt != nil {
+		t.Errorf("decoded %+v", got)
+	}
+	b64 := Request{Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"},
+		Body: base64.StdEncoding.EncodeToString([]byte(`{"name":"x"}`)), IsBase64Encoded: true}
+	if err := DecodeJSON(b64, MaxBody, &createBody{}); err != nil {
+		t.Errorf("DecodeJSON(base64) = %v", err)
+	}
+}
+
+func TestDecodeJSONRefuses(t *testing.T) {
+	cases := []struct {
+		name   string
+		req    Request
+		status int
+		code   string
+	}{
+		{"unknown field", jsonRequest(`{"name":"x","admin":true}`), 400, "unknown_field"},
+		{"wrong type", jsonRequest(`{"name":42}`), 400, "invalid_field_type"},
+		{"array body", jsonRequest(`["x"]`), 400, "invalid_json"},
+		{"syntax", jsonRequest(`{"name":`), 400, "invalid_json"},
+		{"two objects", jsonRequest(`{"name":"a"}{"name":"b"}`), 400, "invalid_json"},
+		{"empty", jsonRequest(``), 400, "invalid_json"},
+		{"too large", jsonRequest(`{"name":"` + strings.Repeat("a", MaxBody) + `"}`), 413, "body_too_large"},
+		{"too large base64", Request{Body: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), MaxBody+1)), IsBase64Encoded: true}, 413, "body_too_large"},
+		{"bad base64", Request{Body: "!!!", IsBase64Encoded: true}, 400, "invalid_body"},
+		{"form", Request{Headers: map[string]string{"content-type": "application/x-www-form-urlencoded"}, Body: "name=x"}, 415, "unsupported_media_type"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := DecodeJSON(c.req, MaxBody, &createBody{})
+			p := ProblemFor(err)
+			if p.Status != c.status || p.Code != c.code {
+				t.Errorf("got %d %s, want %d %s", p.Status, p.Code, c.status, c.code)
+			}
+		})
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	f.Add(`{"name":"Zapier Sync"}`)
+	f.Add(`{"name":"x","type":"admin","expiresAt":"2030-01-01T00:00:00Z"}`)
+	f.Add(`{"name":null}`)
+	f.Add(`{"nam\u0065":"x"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		var dst createBody
+		err := DecodeJSON(jsonRequest(body), MaxBody, &dst)
+		if err == nil {
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+			t.Fatalf("DecodeJSON(%q) = %v, want a 4xx *Error with a code", body, err)
+		}
+	})
+}
+
+func claimsRequest(claims map[string]string) Request {
+	return Request{RequestContext: events.APIGatewayV2HTTPRequestContext{
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		},
+	}}
+}
+
+func TestSession(t *testing.T) {
+	cases := []struct {
+		name     string
+		claims   map[string]string
+		want     access.Principal
+		wantCode string
+	}{
+		{"agent", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": "[agents]"}, access.Principal{UserID: "u1", EnvironmentID: "e1"}, ""},
+		{"admin among groups", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": "[agents admin]"}, access.Principal{UserID: "u1", EnvironmentID: "e1", Admin: true}, ""},
+		{"admin json array", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": `["admin"]`}, access.Principal{UserID: "u1", EnvironmentID: "e1", Admin: true}, ""},
+		{"admin bare", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": "admin"}, access.Principal{UserID: "u1", EnvironmentID: "e1", Admin: true}, ""},
+		{"group named like admin", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": "[administrators]"}, access.Principal{UserID: "u1", EnvironmentID: "e1"}, ""},
+		{"no sub", map[string]string{"custom:environment_id": "e1"}, access.Principal{}, "unauthenticated"},
+		{"no environment", map[string]string{"sub": "u1"}, access.Principal{}, "no_environment"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Session(claimsRequest(c.claims), DefaultClaimNames)
+			if c.wantCode != "" {
+				if p := ProblemFor(err); p.Code != c.wantCode {
+					t.Errorf("got code %q, want %q", p.Code, c.wantCode)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+	if _, err := Session(Request{Headers: map[string]string{"x-user-id": "u1"}}, DefaultClaimNames); ProblemFor(err).Status != 401 {
+		t.Error("a request without verified claims was accepted")
+	}
+}
+
+func TestKeyCaller(t *testing.T) {
+	req := Request{RequestContext: events.APIGatewayV2HTTPRequestContext{
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]interface{}{
+			"tokenId": "tok_1", "tokenName": "Zapier", "type": "admin", "userId": "u1", "environmentId": "e1", "scope": "environment",
+		}},
+	}}
+	got, err := KeyCaller(req)
+	if err != nil || got.Scope != ScopeEnvironment || got.UserID != "u1" {
+		t.Errorf("KeyCaller = %+v, %v", got, err)
+	}
+	req.RequestContext.Authorizer.Lambda["scope"] = "everything"
+	if _, err := KeyCaller(req); err == nil {
+		t.Error("KeyCaller accepted an unknown scope")
+	}
+	if _, err := KeyCaller(Request{}); err == nil {
+		t.Error("KeyCaller accepted a request without authorizer context")
+	}
+}
+
+func TestProblemFor(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("get: %w", tokenstore.ErrNotFound), 404, "token_not_found"},
+		{access.ErrNotFound, 404, "token_not_found"},
+		{access.ErrAdminRequired, 403, "admin_required"},
+		{access.ErrOwnerOnly, 403, "owner_only"},
+		{tokenstore.ErrLimitReached, 409, "token_limit_reached"},
+		{tokenstore.ErrExpired, 409, "token_expired"},
+		{tokenstore.ErrBadCursor, 400, "invalid_cursor"},
+		{Errorf(400, "invalid_name", "bad"), 400, "invalid_name"},
+		{errors.New("dynamodb: connection reset by 10.0.0.1"), 500, "internal_error"},
+	}
+	for _, c := range cases {
+		p := ProblemFor(c.err)
+		if p.Status != c.status || p.Code != c.code || p.Type != "about:blank" || p.Title == "" {
+			t.Errorf("ProblemFor(%v) = %+v, want %d %s", c.err, p, c.status, c.code)
+		}
+	}
+}
+
+func TestHandleHidesInternalErrors(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := Handle("test", log, func(ctx context.Context, req Request) (Response, error) {
+		return Response{}, errors.New("secret internal detail")
+	})
+	resp, err := h(context.Background(), Request{RouteKey: "GET /x", RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "req-1"}})
+	if err != nil {
+		t.Fatalf("handler returned a Go error for an HTTP outcome: %v", err)
+	}
+	if resp.StatusCode != 500 || strings.Contains(resp.Body, "secret internal detail") {
+		t.Errorf("response %d %s leaks the internal error", resp.StatusCode, resp.Body)
+	}
+	if resp.Headers["content-type"] != "application/problem+json" {
+		t.Errorf("content-type = %q", resp.Headers["content-type"])
+	}
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("log is not one JSON line: %q", logs.String())
+	}
+	if line["requestId"] != "req-1" || line["status"] != float64(500) || line["err"] != "secret internal detail" || line["level"] != "ERROR" {
+		t.Errorf("log line = %v", line)
+	}
+}

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/apitokens/apitokens/shared/access"
+)
+
+// ClaimNames says which verified session claims carry the environment and the groups. The
+// template sets them from parameters.
+type ClaimNames struct {
+	Environment string // e.g. custom:environment_id
+	Groups      string // e.g. cognito:groups
+	AdminGroup  string // e.g. admin
+}
+
+// DefaultClaimNames are Cognito's names.
+var DefaultClaimNames = ClaimNames{Environment: "custom:environment_id", Groups: "cognito:groups", AdminGroup: "admin"}
+
+var (
+	errNoSession     = Errorf(http.StatusUnauthorized, "unauthenticated", "A dashboard session is required.")
+	errNoEnvironment = Errorf(http.StatusForbidden, "no_environment", "The session names no environment.")
+	errNoKey         = Errorf(http.StatusUnauthorized, "unauthenticated", "An API key is required.")
+)
+
+// Session returns the signed-in user of a management route from the claims API Gateway's JWT
+// authorizer verified. Only those claims count, never a header the caller sent.
+func Session(req Request, names ClaimNames) (access.Principal, error) {
+	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.JWT == nil {
+		return access.Principal{}, errNoSession
+	}
+	claims := req.RequestContext.Authorizer.JWT.Claims
+	sub := claims["sub"]
+	if sub == "" {
+		return access.Principal{}, errNoSession
+	}
+	env := claims[names.Environment]
+	if env == "" {
+		return access.Principal{}, errNoEnvironment
+	}
+	return access.Principal{UserID: sub, EnvironmentID: env, Admin: hasGroup(claims[names.Groups], names.AdminGroup)}, nil
+}
+
+// hasGroup reads a groups claim as API Gateway hands it over: an array becomes a bracketed,
+// space-separated string ("[admin agents]"). A JSON array and a single bare value are read too.
+func hasGroup(claim, group string) bool {
+	claim = strings.TrimSpace(claim)
+	if claim == "" || group == "" {
+		return false
+	}
+	var list []string
+	if strings.HasPrefix(claim, "[\"") && json.Unmarshal([]byte(claim), &list) == nil {
+		for _, g := range list {
+			if g == group {
+				return true
+			}
+		}
+		return false
+	}
+	claim = strings.TrimSuffix(strings.TrimPrefix(claim, "["), "]")
+	for _, g := range strings.FieldsFunc(claim, func(r rune) bool { return r == ' ' || r == ',' }) {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// Caller is who calls an integration route: the token the key authorizer allowed.
+type Caller struct {
+	TokenID       string `json:"tokenId"`
+	TokenName     string `json:"tokenName"`
+	Type          string `json:"type"`
+	UserID        string `json:"userId"`
+	EnvironmentID string `json:"environmentId"`
+	Scope         string `json:"scope"`
+}
+
+// Scopes a key reaches.
+const (
+	ScopeUser        = "user"
+	ScopeEnvironment = "environment"
+)
+
+// KeyCaller returns the caller of an integration route from the context the key authorizer
+// returned. Only that context counts, never a header the caller sent.
+func KeyCaller(req Request) (Caller, error) {
+	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.Lambda == nil {
+		return Caller{}, errNoKey
+	}
+	ctx := req.RequestContext.Authorizer.Lambda
+	str := func(k string) string { s, _ := ctx[k].(string); return s }
+	c := Caller{
+		TokenID: str("tokenId"), TokenName: str("tokenName"), Type: str("type"),
+		UserID: str("userId"), EnvironmentID: str("environmentId"), Scope: str("scope"),
+	}
+	if c.TokenID == "" || c.UserID == "" || c.EnvironmentID == "" || (c.Scope != ScopeUser && c.Scope != ScopeEnvironment) {
+		return Caller{}, errNoKey
+	}
+	return c, nil
+}
