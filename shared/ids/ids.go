@@ -3,6 +3,7 @@ package ids
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -18,13 +19,29 @@ const (
 	Delivery = "evt_"
 )
 
+// last is the previous id's time and random part. Within one process, an id made in the same
+// millisecond as the previous one (or with a clock that went back) takes the previous random
+// part plus one, so that ids keep the order they were made in.
+var last struct {
+	sync.Mutex
+	ms   uint64
+	rand [10]byte
+}
+
 // New returns a new id of the given kind, made at t.
 func New(prefix string, t time.Time) string {
 	var raw [16]byte
-	binary.BigEndian.PutUint64(raw[:8], uint64(t.UnixMilli())<<16)
-	if _, err := rand.Read(raw[6:]); err != nil {
+	ms := uint64(max(t.UnixMilli(), 0))
+	last.Lock()
+	if ms <= last.ms && increment(last.rand[:]) {
+		ms = last.ms
+	} else if _, err := rand.Read(last.rand[:]); err != nil {
 		panic(err) // crypto/rand does not fail on Linux
 	}
+	last.ms = ms
+	binary.BigEndian.PutUint64(raw[:8], ms<<16)
+	copy(raw[6:], last.rand[:])
+	last.Unlock()
 	out := make([]byte, len(prefix)+bodyLen)
 	copy(out, prefix)
 	// 128 bits as 26 base32 digits, most significant first; the first digit holds only 3 bits.
@@ -57,4 +74,15 @@ func Valid(prefix, s string) bool {
 
 func isDigit(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' && c != 'I' && c != 'L' && c != 'O' && c != 'U'
+}
+
+// increment adds one to a big-endian number, reporting false when it overflows.
+func increment(b []byte) bool {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i]++
+		if b[i] != 0 {
+			return true
+		}
+	}
+	return false
 }

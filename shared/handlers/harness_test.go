@@ -1,0 +1,218 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
+	"github.com/apitokens/apitokens/shared/handlers"
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/service"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }
+
+// who is a dashboard session.
+type who struct {
+	user, env string
+	admin     bool
+}
+
+var (
+	ann  = who{"ann", "env-1", false}  // agent
+	carl = who{"carl", "env-1", false} // another agent of the same environment
+	adam = who{"adam", "env-1", true}  // admin of env-1
+	eve  = who{"eve", "env-2", true}   // admin of another environment
+)
+
+// api drives the handlers as API Gateway would: one handler per route, the JWT authorizer's
+// claims in the request context, a real table and secret in the emulator.
+type api struct {
+	t      *testing.T
+	deps   *service.Deps
+	env    emulatortest.Env
+	routes map[string]func(context.Context, httpapi.Request) (httpapi.Response, error)
+	logs   *syncBuffer
+	mu     sync.Mutex
+	now    time.Time
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newAPI(t *testing.T, limit int) *api {
+	t.Helper()
+	env := emulatortest.New(t)
+	a := &api{t: t, env: env, logs: &syncBuffer{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	cfg, err := service.ConfigFromEnv(func(k string) string {
+		return map[string]string{"TABLE_NAME": env.TableName, "KEYRING_SECRET_ID": env.SecretARN, "TOKEN_LIMIT": fmt.Sprint(limit)}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.deps, err = service.New(cfg, env.Config, service.Logger(a.logs)); err != nil {
+		t.Fatal(err)
+	}
+	a.deps.Now = a.clock
+	a.deps.Store.WithClock(a.clock)
+	a.deps.Keys.WithClock(a.clock)
+	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
+		"POST /v1/tokens":                 handlers.CreateToken(a.deps),
+		"GET /v1/tokens":                  handlers.ListTokens(a.deps),
+		"GET /v1/tokens/{id}":             handlers.GetToken(a.deps),
+		"PATCH /v1/tokens/{id}":           handlers.RenameToken(a.deps),
+		"POST /v1/tokens/{id}/reveal":     handlers.RevealToken(a.deps),
+		"POST /v1/tokens/{id}/deactivate": handlers.DeactivateToken(a.deps),
+		"POST /v1/tokens/{id}/activate":   handlers.ActivateToken(a.deps),
+		"DELETE /v1/tokens/{id}":          handlers.DeleteToken(a.deps),
+		"GET /v1/tokens/{id}/audit":       handlers.TokenAudit(a.deps),
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("function logs:\n%s", a.logs.String())
+		}
+	})
+	return a
+}
+
+func (a *api) clock() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.now
+}
+
+func (a *api) advance(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.now = a.now.Add(d)
+}
+
+// reply is a handler's answer with its body decoded.
+type reply struct {
+	status  int
+	headers map[string]string
+	raw     string
+	body    map[string]any
+}
+
+func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
+
+// do sends method and target (path with an optional ?query) as w, with body if not empty.
+func (a *api) do(w who, method, target, body string) reply {
+	a.t.Helper()
+	req := fixture(a.t)
+	path, query, _ := strings.Cut(target, "?")
+	route, params := match(a.t, method, path)
+	req.RouteKey, req.RequestContext.RouteKey = route, route
+	req.RawPath, req.RequestContext.HTTP.Path, req.RequestContext.HTTP.Method = path, path, method
+	req.PathParameters = params
+	req.RawQueryString = query
+	req.QueryStringParameters = nil
+	for _, kv := range strings.Split(query, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if req.QueryStringParameters == nil {
+				req.QueryStringParameters = map[string]string{}
+			}
+			req.QueryStringParameters[k] = v
+		}
+	}
+	req.Body = body
+	if body == "" {
+		delete(req.Headers, "content-type")
+	}
+	groups := "[agents]"
+	if w.admin {
+		groups = "[agents admin]"
+	}
+	claims := req.RequestContext.Authorizer.JWT.Claims
+	claims["sub"], claims["cognito:username"], claims["custom:environment_id"], claims["cognito:groups"] = w.user, w.user, w.env, groups
+	resp, err := a.routes[route](context.Background(), req)
+	if err != nil {
+		a.t.Fatalf("%s %s: handler returned a Go error: %v", method, target, err)
+	}
+	r := reply{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
+	if resp.Body != "" {
+		if err := json.Unmarshal([]byte(resp.Body), &r.body); err != nil {
+			a.t.Fatalf("%s %s: body is not a JSON object: %q", method, target, resp.Body)
+		}
+	}
+	if r.status >= 400 {
+		if ct := resp.Headers["content-type"]; ct != "application/problem+json" || r.str("code") == "" || r.body["status"] != float64(r.status) {
+			a.t.Fatalf("%s %s: error %d is not problem+json with a code: %s %s", method, target, r.status, ct, resp.Body)
+		}
+	}
+	return r
+}
+
+var fixtureBytes []byte
+
+func fixture(t *testing.T) httpapi.Request {
+	t.Helper()
+	if fixtureBytes == nil {
+		b, err := os.ReadFile("testdata/session-request.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixtureBytes = b
+	}
+	var req httpapi.Request
+	if err := json.Unmarshal(fixtureBytes, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+var routePatterns = []string{
+	"/v1/tokens", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal", "/v1/tokens/{id}/deactivate",
+	"/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit",
+}
+
+func match(t *testing.T, method, path string) (string, map[string]string) {
+	t.Helper()
+	segs := strings.Split(path, "/")
+	for _, p := range routePatterns {
+		ps := strings.Split(p, "/")
+		if len(ps) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		ok := true
+		for i := range ps {
+			if strings.HasPrefix(ps[i], "{") {
+				params[strings.Trim(ps[i], "{}")] = segs[i]
+			} else if ps[i] != segs[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			if len(params) == 0 {
+				params = nil
+			}
+			return method + " " + p, params
+		}
+	}
+	t.Fatalf("no route for %s %s", method, path)
+	return "", nil
+}

@@ -1,0 +1,352 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/cursor"
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
+)
+
+type createRequest struct {
+	Name      *string `json:"name"`
+	Type      *string `json:"type"`
+	ExpiresAt *string `json:"expiresAt"`
+}
+
+type createdView struct {
+	tokenView
+	Key string `json:"key"`
+}
+
+var (
+	errInvalidType   = httpapi.Errorf(http.StatusBadRequest, "invalid_type", `type must be "user" or "admin".`)
+	errInvalidExpiry = httpapi.Errorf(http.StatusBadRequest, "invalid_expiry", "expiresAt must be an RFC 3339 time in the future.")
+)
+
+// CreateToken is POST /v1/tokens: a new token for the caller, answered once with its key.
+func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("create", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, err := httpapi.Session(req, d.Config.Claims)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		var in createRequest
+		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		name, err := cleanName(in.Name)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		typ := tokenstore.TypeUser
+		if in.Type != nil {
+			typ = tokenstore.Type(*in.Type)
+			if typ != tokenstore.TypeUser && typ != tokenstore.TypeAdmin {
+				return httpapi.Response{}, errInvalidType
+			}
+		}
+		now := d.Now().UTC().Truncate(time.Second)
+		var expires *time.Time
+		if in.ExpiresAt != nil {
+			at, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+			if err != nil || !at.After(now) {
+				return httpapi.Response{}, errInvalidExpiry
+			}
+			at = at.UTC().Truncate(time.Second)
+			expires = &at
+		}
+		if err := p.CheckCreate(typ == tokenstore.TypeAdmin); err != nil {
+			return httpapi.Response{}, err
+		}
+
+		ring, err := d.Keys.Ring(ctx)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		key, err := d.Format.Generate()
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		v := ring.Current()
+		t := tokenstore.Token{
+			ID: ids.New(ids.Token, now), Name: name, Type: typ, Status: tokenstore.StatusActive,
+			UserID: p.UserID, EnvironmentID: p.EnvironmentID, Hint: d.Format.Hint(key), CreatedBy: p.UserID,
+			CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
+			KeyVersion: v.ID(), KeyMAC: v.MAC(key),
+		}
+		if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.Create(ctx, t, d.Config.TokenLimit, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusCreated, createdView{tokenView: viewOf(t, now), Key: key},
+			append([]string{"location", "/v1/tokens/" + t.ID}, noStore...)...), nil
+	})
+}
+
+type listView struct {
+	Items      []tokenView `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+var errInvalidStatus = httpapi.Errorf(http.StatusBadRequest, "invalid_status", `status must be "active", "inactive" or "expired".`)
+
+// ListTokens is GET /v1/tokens: the caller's tokens, or (for an admin) any user's or everyone's
+// in the environment, newest first, a page at a time.
+func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("list", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, err := httpapi.Session(req, d.Config.Claims)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		q := req.QueryStringParameters
+		owner, err := p.ListOwner(q["owner"])
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		state := q["status"]
+		switch state {
+		case "", string(tokenstore.StatusActive), string(tokenstore.StatusInactive), tokenstore.StateExpired:
+		default:
+			return httpapi.Response{}, errInvalidStatus
+		}
+		limit, err := pageSize(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		scope := cursor.Scope("tokens", p.EnvironmentID, p.UserID, owner, state)
+		query := tokenstore.ListQuery{EnvironmentID: p.EnvironmentID, OwnerID: owner, State: state, Limit: limit}
+		if c, ok := q["cursor"]; ok {
+			ring, err := d.Keys.Ring(ctx)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if query.StartKey, err = cursor.Decode(ring, scope, c); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		page, err := d.Store.List(ctx, query)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		now := d.Now()
+		out := listView{Items: make([]tokenView, 0, len(page.Tokens))}
+		for _, t := range page.Tokens {
+			out.Items = append(out.Items, viewOf(t, now))
+		}
+		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
+	})
+}
+
+func nextCursor(ctx context.Context, d *service.Deps, scope []byte, last map[string]string) (*string, error) {
+	if last == nil {
+		return nil, nil
+	}
+	ring, err := d.Keys.Ring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cursor.Encode(ring, scope, last)
+	if err != nil {
+		return nil, fmt.Errorf("seal cursor: %w", err)
+	}
+	return &c, nil
+}
+
+// load reads the token named by the path and checks that the caller may do a to it; a token
+// the caller may not know about is not found.
+func load(ctx context.Context, d *service.Deps, req httpapi.Request, a access.Action) (access.Principal, tokenstore.Token, error) {
+	p, err := httpapi.Session(req, d.Config.Claims)
+	if err != nil {
+		return p, tokenstore.Token{}, err
+	}
+	id, err := tokenID(req)
+	if err != nil {
+		return p, tokenstore.Token{}, err
+	}
+	t, err := d.Store.Get(ctx, p.EnvironmentID, id)
+	if err != nil {
+		return p, tokenstore.Token{}, err
+	}
+	if err := p.Check(a, access.Owner{UserID: t.UserID, EnvironmentID: t.EnvironmentID}); err != nil {
+		return p, tokenstore.Token{}, err
+	}
+	return p, t, nil
+}
+
+// GetToken is GET /v1/tokens/{id}.
+func GetToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("get", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		_, t, err := load(ctx, d, req, access.Read)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+	})
+}
+
+type renameRequest struct {
+	Name *string `json:"name"`
+}
+
+// RenameToken is PATCH /v1/tokens/{id}: edit the name.
+func RenameToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("rename", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		var in renameRequest
+		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		name, err := cleanName(in.Name)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		p, t, err := load(ctx, d, req, access.Rename)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if name != t.Name {
+			if t, err = d.Store.Rename(ctx, t, name, actor(req, p.UserID)); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+	})
+}
+
+type revealView struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+// RevealToken is POST /v1/tokens/{id}/reveal: the key again, to its owner only, recorded in the
+// token's history.
+func RevealToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("reveal", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, t, err := load(ctx, d, req, access.Reveal)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ring, err := d.Keys.Ring(ctx)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		v, err := ring.Version(t.KeyVersion)
+		if err != nil {
+			return httpapi.Response{}, fmt.Errorf("reveal token %s: %w", t.ID, err)
+		}
+		key, err := v.Open(t.KeyCiphertext, keyAAD(t))
+		if err != nil {
+			return httpapi.Response{}, fmt.Errorf("reveal token %s: %w", t.ID, err)
+		}
+		if err := d.Store.RecordAudit(ctx, t, tokenstore.ActionReveal, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, revealView{ID: t.ID, Key: string(key)}, noStore...), nil
+	})
+}
+
+// DeactivateToken is POST /v1/tokens/{id}/deactivate: suspend; idempotent.
+func DeactivateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return setStatus(d, "deactivate", access.Deactivate, tokenstore.StatusInactive)
+}
+
+// ActivateToken is POST /v1/tokens/{id}/activate: resume; idempotent; an expired token stays
+// expired.
+func ActivateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return setStatus(d, "activate", access.Activate, tokenstore.StatusActive)
+}
+
+func setStatus(d *service.Deps, name string, a access.Action, to tokenstore.Status) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle(name, d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, t, err := load(ctx, d, req, a)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if t, err = d.Store.SetStatus(ctx, t, to, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+	})
+}
+
+// DeleteToken is DELETE /v1/tokens/{id}: revoke for good.
+func DeleteToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("delete", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, t, err := load(ctx, d, req, access.Delete)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.Delete(ctx, t, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
+	})
+}
+
+type auditView struct {
+	ID        string            `json:"id"`
+	TokenID   string            `json:"tokenId"`
+	Action    string            `json:"action"`
+	ActorID   string            `json:"actorId"`
+	At        string            `json:"at"`
+	SourceIP  string            `json:"sourceIp"`
+	UserAgent string            `json:"userAgent"`
+	Detail    map[string]string `json:"detail,omitempty"`
+}
+
+type auditListView struct {
+	Items      []auditView `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+// TokenAudit is GET /v1/tokens/{id}/audit: the token's history, newest first, for its owner and
+// the environment's admins.
+func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("audit", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, t, err := load(ctx, d, req, access.Audit)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		limit, err := pageSize(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		scope := cursor.Scope("audit", p.EnvironmentID, p.UserID, t.ID)
+		var start map[string]string
+		if c, ok := req.QueryStringParameters["cursor"]; ok {
+			ring, err := d.Keys.Ring(ctx)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if start, err = cursor.Decode(ring, scope, c); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		page, err := d.Store.ListAudit(ctx, t.EnvironmentID, t.ID, limit, start)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := auditListView{Items: make([]auditView, 0, len(page.Records))}
+		for _, r := range page.Records {
+			out.Items = append(out.Items, auditView{
+				ID: r.ID, TokenID: r.TokenID, Action: string(r.Action), ActorID: r.ActorID, At: apiTime(r.At),
+				SourceIP: r.SourceIP, UserAgent: r.UserAgent, Detail: r.Detail,
+			})
+		}
+		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
+	})
+}

@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/shared/tokenstore"
+)
+
+// tokenView is a token as the API shows it. It has no field for key material by construction.
+type tokenView struct {
+	ID            string  `json:"id"`
+	Name          string  `json:"name"`
+	Type          string  `json:"type"`
+	Status        string  `json:"status"`
+	UserID        string  `json:"userId"`
+	EnvironmentID string  `json:"environmentId"`
+	Hint          string  `json:"hint"`
+	CreatedAt     string  `json:"createdAt"`
+	UpdatedAt     string  `json:"updatedAt"`
+	LastUsedAt    *string `json:"lastUsedAt"`
+	ExpiresAt     *string `json:"expiresAt"`
+}
+
+func viewOf(t tokenstore.Token, now time.Time) tokenView {
+	return tokenView{
+		ID: t.ID, Name: t.Name, Type: string(t.Type), Status: t.State(now),
+		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint,
+		CreatedAt: apiTime(t.CreatedAt), UpdatedAt: apiTime(t.UpdatedAt),
+		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt),
+	}
+}
+
+func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := apiTime(*t)
+	return &s
+}
+
+// MaxNameLen is the longest token name, in characters.
+const MaxNameLen = 100
+
+var errInvalidName = httpapi.Errorf(http.StatusBadRequest, "invalid_name",
+	"The name must be 1 to 100 characters after trimming, without control characters.")
+
+// cleanName trims a name and checks it.
+func cleanName(name *string) (string, error) {
+	if name == nil {
+		return "", errInvalidName
+	}
+	n := strings.TrimSpace(*name)
+	if n == "" || !utf8.ValidString(n) || utf8.RuneCountInString(n) > MaxNameLen {
+		return "", errInvalidName
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return "", errInvalidName
+		}
+	}
+	return n, nil
+}
+
+var errInvalidID = httpapi.Errorf(http.StatusBadRequest, "invalid_token_id", "The token id is malformed.")
+
+// tokenID reads the {id} path parameter.
+func tokenID(req httpapi.Request) (string, error) {
+	id := req.PathParameters["id"]
+	if !ids.Valid(ids.Token, id) {
+		return "", errInvalidID
+	}
+	return id, nil
+}
+
+// Paging limits.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func pageSize(req httpapi.Request) (int, error) {
+	s, ok := req.QueryStringParameters["limit"]
+	if !ok {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, httpapi.Errorf(http.StatusBadRequest, "invalid_limit", "limit must be a whole number from 1 to 100.")
+	}
+	return n, nil
+}
+
+// actor is who makes a change, for the audit record.
+func actor(req httpapi.Request, userID string) tokenstore.Actor {
+	ua := req.RequestContext.HTTP.UserAgent
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return tokenstore.Actor{UserID: userID, SourceIP: req.RequestContext.HTTP.SourceIP, UserAgent: ua}
+}
+
+// keyAAD is what a sealed key is bound to: its token, owner and environment. A ciphertext moved
+// onto another item does not open.
+func keyAAD(t tokenstore.Token) []byte {
+	return keyring.BindingAAD("apitokens/api-key/v1", t.ID, t.UserID, t.EnvironmentID)
+}
+
+// noStore keeps a response that holds a key out of every cache.
+var noStore = []string{"cache-control", "no-store"}
