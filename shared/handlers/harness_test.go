@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apitokens/apitokens/shared/authorizer"
 	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
@@ -40,6 +41,7 @@ type api struct {
 	env    emulatortest.Env
 	routes map[string]func(context.Context, httpapi.Request) (httpapi.Response, error)
 	logs   *syncBuffer
+	auth   *authorizer.Authorizer
 	mu     sync.Mutex
 	now    time.Time
 }
@@ -76,6 +78,7 @@ func newAPI(t *testing.T, limit int) *api {
 	}
 	a.deps.Now = a.clock
 	a.deps.Store.WithClock(a.clock)
+	a.deps.Inbox.WithClock(a.clock)
 	a.deps.Keys.WithClock(a.clock)
 	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
 		"POST /v1/tokens":                 handlers.CreateToken(a.deps),
@@ -87,7 +90,11 @@ func newAPI(t *testing.T, limit int) *api {
 		"POST /v1/tokens/{id}/activate":   handlers.ActivateToken(a.deps),
 		"DELETE /v1/tokens/{id}":          handlers.DeleteToken(a.deps),
 		"GET /v1/tokens/{id}/audit":       handlers.TokenAudit(a.deps),
+		"GET /v1/me":                      handlers.Me(a.deps),
+		"POST /v1/hooks/{source}":         handlers.ReceiveHook(a.deps),
+		"GET /v1/hooks/events":            handlers.ListHookEvents(a.deps),
 	}
+	a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("function logs:\n%s", a.logs.String())
@@ -123,7 +130,7 @@ func (a *api) do(w who, method, target, body string) reply {
 	a.t.Helper()
 	req := fixture(a.t)
 	path, query, _ := strings.Cut(target, "?")
-	route, params := match(a.t, method, path)
+	route, params := a.match(method, path)
 	req.RouteKey, req.RequestContext.RouteKey = route, route
 	req.RawPath, req.RequestContext.HTTP.Path, req.RequestContext.HTTP.Method = path, path, method
 	req.PathParameters = params
@@ -183,15 +190,19 @@ func fixture(t *testing.T) httpapi.Request {
 	return req
 }
 
+// routePatterns are the template's paths, literal ones before those with parameters.
 var routePatterns = []string{
-	"/v1/tokens", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal", "/v1/tokens/{id}/deactivate",
-	"/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit",
+	"/v1/tokens", "/v1/me", "/v1/hooks/events", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal",
+	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/hooks/{source}",
 }
 
-func match(t *testing.T, method, path string) (string, map[string]string) {
-	t.Helper()
+func (a *api) match(method, path string) (string, map[string]string) {
+	a.t.Helper()
 	segs := strings.Split(path, "/")
 	for _, p := range routePatterns {
+		if a.routes[method+" "+p] == nil {
+			continue
+		}
 		ps := strings.Split(p, "/")
 		if len(ps) != len(segs) {
 			continue
@@ -213,6 +224,6 @@ func match(t *testing.T, method, path string) (string, map[string]string) {
 			return method + " " + p, params
 		}
 	}
-	t.Fatalf("no route for %s %s", method, path)
+	a.t.Fatalf("no route for %s %s", method, path)
 	return "", nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/access"
 	"github.com/apitokens/apitokens/shared/cursor"
+	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
@@ -42,6 +43,7 @@ var (
 	errExpired       = Errorf(http.StatusConflict, "token_expired", "The token has expired and cannot be activated.")
 	errConflict      = Errorf(http.StatusConflict, "conflict", "The token was changed at the same time; try again.")
 	errBadCursor     = Errorf(http.StatusBadRequest, "invalid_cursor", "The cursor is not valid for this request.")
+	errIdemReused    = Errorf(http.StatusConflict, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
 	errInternal      = Errorf(http.StatusInternalServerError, "internal_error", "Something went wrong on our side; try again later.")
 )
 
@@ -65,6 +67,8 @@ func ProblemFor(err error) Problem {
 		e = errConflict
 	case errors.Is(err, tokenstore.ErrBadCursor), errors.Is(err, cursor.ErrInvalid):
 		e = errBadCursor
+	case errors.Is(err, inbox.ErrIdempotencyMismatch):
+		e = errIdemReused
 	default:
 		e = errInternal
 	}

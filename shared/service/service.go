@@ -17,16 +17,17 @@ import (
 
 	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
 // Config is what a function reads from its environment; the template sets it from parameters.
 type Config struct {
-	TableName    string        // TABLE_NAME
-	SecretID     string        // KEYRING_SECRET_ID
-	KeyPrefix    string        // KEY_PREFIX, default cbk_
-	TokenLimit   int           // TOKEN_LIMIT, default 50
+	TableName    string // TABLE_NAME
+	SecretID     string // KEYRING_SECRET_ID
+	KeyPrefix    string // KEY_PREFIX, default cbk_
+	TokenLimit   int    // TOKEN_LIMIT, default 50
 	Claims       httpapi.ClaimNames
 	AuthCacheTTL time.Duration // AUTH_CACHE_TTL in seconds, default 5 (the key authorizer only)
 }
@@ -84,6 +85,7 @@ func positiveInt(getenv func(string) string, name string, def int) (int, error) 
 type Deps struct {
 	Config Config
 	Store  *tokenstore.Store
+	Inbox  *inbox.Inbox
 	Keys   *keyring.Source
 	Format apikey.Format
 	Now    func() time.Time
@@ -97,9 +99,11 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	db := dynamodb.NewFromConfig(awsCfg)
 	return &Deps{
 		Config: cfg,
-		Store:  tokenstore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+		Store:  tokenstore.New(db, cfg.TableName),
+		Inbox:  inbox.New(db, cfg.TableName),
 		Keys:   keyring.NewSource(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID),
 		Format: format,
 		Now:    time.Now,

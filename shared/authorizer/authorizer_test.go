@@ -1,0 +1,326 @@
+package authorizer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/apitokens/apitokens/shared/apikey"
+	"github.com/apitokens/apitokens/shared/authorizer"
+	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
+	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }
+
+type fixture struct {
+	t      testing.TB
+	env    emulatortest.Env
+	calls  *emulatortest.Calls
+	store  *tokenstore.Store
+	keys   *keyring.Source
+	format apikey.Format
+	auth   *authorizer.Authorizer
+	mu     sync.Mutex
+	now    time.Time
+	logs   bytes.Buffer
+}
+
+const memoryTTL = 5 * time.Second
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{t: t, calls: &emulatortest.Calls{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	f.env = emulatortest.New(t, f.calls.Option())
+	f.format, _ = apikey.NewFormat(apikey.DefaultPrefix)
+	f.store = tokenstore.New(f.env.DB, f.env.TableName).WithClock(f.clock)
+	f.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN).WithClock(f.clock)
+	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL).WithClock(f.clock)
+	return f
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+// mint stores a token the way the create action does and returns it with its key.
+func (f *fixture) mint(typ tokenstore.Type, user string, expires *time.Time) (tokenstore.Token, string) {
+	f.t.Helper()
+	ctx := context.Background()
+	ring, err := f.keys.Ring(ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	key, _ := f.format.Generate()
+	now := f.clock()
+	tok := tokenstore.Token{
+		ID: ids.New(ids.Token, now), Name: "Zapier Sync", Type: typ, Status: tokenstore.StatusActive,
+		UserID: user, EnvironmentID: "env-1", Hint: f.format.Hint(key), CreatedBy: user,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
+		KeyVersion: ring.Current().ID(), KeyMAC: ring.Current().MAC(key), KeyCiphertext: []byte("x"),
+	}
+	if err := f.store.Create(ctx, tok, 50, tokenstore.Actor{UserID: user}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.calls.Reset()
+	return tok, key
+}
+
+// call runs the Lambda handler on a real-shaped payload 2.0 request with the given header.
+func (f *fixture) call(header string) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	f.t.Helper()
+	raw, err := os.ReadFile("testdata/authorizer-request.json")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var req events.APIGatewayV2CustomAuthorizerV2Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		f.t.Fatal(err)
+	}
+	req.IdentitySource = []string{header}
+	req.Headers["authorization"] = header
+	return f.auth.Handler(service.Logger(&f.logs))(context.Background(), req)
+}
+
+func (f *fixture) expect(header string, allowed bool, getItems int) events.APIGatewayV2CustomAuthorizerSimpleResponse {
+	f.t.Helper()
+	f.calls.Reset()
+	resp, err := f.call(header)
+	if err != nil {
+		f.t.Fatalf("authorizer failed: %v", err)
+	}
+	if resp.IsAuthorized != allowed {
+		f.t.Errorf("isAuthorized = %v, want %v", resp.IsAuthorized, allowed)
+	}
+	if got := f.calls.Count("DynamoDB.GetItem"); got != getItems {
+		f.t.Errorf("GetItem calls = %d, want %d (%s)", got, getItems, f.calls)
+	}
+	return resp
+}
+
+func TestRefusesMalformedWithoutLookup(t *testing.T) {
+	f := newFixture(t)
+	_, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	flip := func(i int) string {
+		b := []byte(key)
+		b[i] ^= 0x01
+		if !strings.ContainsRune("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", rune(b[i])) {
+			b[i] = 'x'
+		}
+		return string(b)
+	}
+	cases := map[string]string{
+		"no header":    "",
+		"blank":        "   ",
+		"garbled":      "Bearer ???",
+		"scheme only":  "Bearer",
+		"no scheme":    key,
+		"basic":        "Basic " + key,
+		"wrong prefix": "Bearer ghp_" + key[4:],
+		"bad checksum": "Bearer " + flip(len(key)-1),
+		"one short":    "Bearer " + key[:len(key)-1],
+		"one long":     "Bearer " + key + "a",
+		"session jwt":  "Bearer eyJraWQiOiJkZXYiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl",
+		"two keys":     "Bearer " + key + " " + key,
+	}
+	for name, header := range cases {
+		t.Run(name, func(t *testing.T) {
+			f.t = t
+			resp := f.expect(header, false, 0)
+			if resp.Context != nil {
+				t.Errorf("a refusal carries context %v", resp.Context)
+			}
+		})
+	}
+	if f.calls.Total() != 0 {
+		t.Errorf("malformed keys cost AWS calls: %s", f.calls)
+	}
+}
+
+func TestAllowsAndCaches(t *testing.T) {
+	f := newFixture(t)
+	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	resp := f.expect("Bearer "+key, true, 1)
+	want := map[string]any{"tokenId": tok.ID, "tokenName": "Zapier Sync", "type": "user", "userId": "ann", "environmentId": "env-1", "scope": "user"}
+	for k, v := range want {
+		if resp.Context[k] != v {
+			t.Errorf("context %s = %v, want %v", k, resp.Context[k], v)
+		}
+	}
+	if len(resp.Context) != len(want) {
+		t.Errorf("context has %d entries, want %d: %v", len(resp.Context), len(want), resp.Context)
+	}
+	// Cached: no call at all; the scheme in another case is the same key.
+	f.expect("Bearer "+key, true, 0)
+	f.expect("bearer "+key, true, 0)
+	if f.calls.Total() != 0 {
+		t.Errorf("a cached check made calls: %s", f.calls)
+	}
+
+	admin, adminKey := f.mint(tokenstore.TypeAdmin, "adam", nil)
+	resp = f.expect("Bearer "+adminKey, true, 1)
+	if resp.Context["scope"] != "environment" || resp.Context["type"] != "admin" || resp.Context["tokenId"] != admin.ID {
+		t.Errorf("admin key context = %v", resp.Context)
+	}
+
+	// An unknown but well-formed key: one lookup, refused, and the refusal is cached too.
+	unknown, _ := f.format.Generate()
+	f.expect("Bearer "+unknown, false, 1)
+	f.expect("Bearer "+unknown, false, 0)
+}
+
+func TestStatusChangesReachTheAuthorizer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	f.expect("Bearer "+key, true, 1)
+
+	tok, err := f.store.SetStatus(ctx, tok, tokenstore.StatusInactive, tokenstore.Actor{UserID: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.advance(memoryTTL - time.Millisecond)
+	f.expect("Bearer "+key, true, 0) // still inside the memory TTL
+	f.advance(time.Millisecond)
+	f.expect("Bearer "+key, false, 1) // deactivated: refused once the TTL has passed
+
+	if tok, err = f.store.SetStatus(ctx, tok, tokenstore.StatusActive, tokenstore.Actor{UserID: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(memoryTTL)
+	f.expect("Bearer "+key, true, 1) // activated: allowed again
+
+	if err := f.store.Delete(ctx, tok, tokenstore.Actor{UserID: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(memoryTTL)
+	f.expect("Bearer "+key, false, 1) // deleted
+}
+
+func TestExpiry(t *testing.T) {
+	f := newFixture(t)
+	exp := f.clock().Add(2 * time.Second)
+	_, key := f.mint(tokenstore.TypeUser, "ann", &exp)
+	f.expect("Bearer "+key, true, 1)
+	// The cached allow does not outlive the token's expiry, even inside the memory TTL.
+	f.advance(2 * time.Second)
+	f.expect("Bearer "+key, false, 1)
+}
+
+func TestLastUsedAt(t *testing.T) {
+	f := newFixture(t)
+	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	updates := 0
+	for step := range 12 { // a call every 30 s for 6 minutes
+		f.calls.Reset()
+		if resp, err := f.call("Bearer " + key); err != nil || !resp.IsAuthorized {
+			t.Fatalf("step %d: %v, %v", step, resp.IsAuthorized, err)
+		}
+		updates += f.calls.Count("DynamoDB.UpdateItem")
+		f.advance(30 * time.Second)
+	}
+	if updates != 2 {
+		t.Errorf("lastUsedAt written %d times over 6 minutes, want 2 (at 0 and 5 min)", updates)
+	}
+	got, err := f.store.Get(context.Background(), "env-1", tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := tok.CreatedAt.Add(5 * time.Minute); got.LastUsedAt == nil || !got.LastUsedAt.Equal(want) {
+		t.Errorf("lastUsedAt = %v, want %v", got.LastUsedAt, want)
+	}
+}
+
+type failingTouch struct{ authorizer.Store }
+
+func (failingTouch) TouchLastUsed(context.Context, string, string, time.Time, time.Duration) (bool, error) {
+	return false, errors.New("throttled")
+}
+
+func TestLastUsedFailureDoesNotRefuse(t *testing.T) {
+	f := newFixture(t)
+	_, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	f.auth = authorizer.New(f.format, f.keys, failingTouch{f.store}, memoryTTL).WithClock(f.clock)
+	f.expect("Bearer "+key, true, 1)
+	if !strings.Contains(f.logs.String(), `"lastUsedErr":"throttled"`) {
+		t.Errorf("the failed write was not logged: %s", f.logs.String())
+	}
+}
+
+func TestFailsClosed(t *testing.T) {
+	f := newFixture(t)
+	_, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	if _, err := f.keys.Ring(context.Background()); err != nil { // the ring is cached; DynamoDB fails
+		t.Fatal(err)
+	}
+	dead := tokenstore.New(dynamodb.NewFromConfig(f.env.Config, func(o *dynamodb.Options) {
+		o.BaseEndpoint, o.RetryMaxAttempts = aws.String("http://127.0.0.1:1"), 1
+	}), f.env.TableName)
+	f.auth = authorizer.New(f.format, f.keys, dead, memoryTTL).WithClock(f.clock)
+	for range 2 {
+		resp, err := f.call("Bearer " + key)
+		if err == nil || resp.IsAuthorized || resp.Context != nil {
+			t.Fatalf("DynamoDB unreachable: allowed=%v err=%v, want an error and no allow", resp.IsAuthorized, err)
+		}
+	}
+	if !strings.Contains(f.logs.String(), `"level":"ERROR"`) {
+		t.Error("the failure was not logged")
+	}
+	// Nothing was cached from the failure: the same authorizer allows once DynamoDB answers.
+	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL).WithClock(f.clock)
+	f.expect("Bearer "+key, true, 1)
+
+	// Secrets Manager unreachable and no ring yet: an error too.
+	noRing := keyring.NewSource(secretsmanager.NewFromConfig(f.env.Config, func(o *secretsmanager.Options) {
+		o.BaseEndpoint, o.RetryMaxAttempts = aws.String("http://127.0.0.1:1"), 1
+	}), f.env.SecretARN)
+	f.auth = authorizer.New(f.format, noRing, f.store, memoryTTL).WithClock(f.clock)
+	if resp, err := f.call("Bearer " + key); err == nil || resp.IsAuthorized {
+		t.Errorf("Secrets Manager unreachable: allowed=%v err=%v, want an error", resp.IsAuthorized, err)
+	}
+	if strings.Contains(f.logs.String(), key) {
+		t.Error("the logs hold the key")
+	}
+}
+
+func TestRotation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old, oldKey := f.mint(tokenstore.TypeUser, "ann", nil)
+	var ring map[string]string
+	json.Unmarshal([]byte(f.env.KeyRing), &ring)
+	ring["k2"], ring["current"] = strings.Repeat("k2-material-", 6), "k2"
+	b, _ := json.Marshal(ring)
+	if _, err := f.env.Secrets.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: &f.env.SecretARN, SecretString: aws.String(string(b))}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(keyring.DefaultTTL + time.Second)
+	_, newKey := f.mint(tokenstore.TypeUser, "ann", nil)
+	f.expect("Bearer "+newKey, true, 1)         // current version: one lookup
+	resp := f.expect("Bearer "+oldKey, true, 2) // made under k1: one more
+	if resp.Context["tokenId"] != old.ID {
+		t.Errorf("k1 key resolved to %v", resp.Context["tokenId"])
+	}
+}

@@ -1,0 +1,45 @@
+package authorizer
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Handler is the Lambda handler: an HTTP API payload 2.0 request in, a simple response out. The
+// key is taken from the identity source (the Authorization header). Every call leaves one log
+// line with the request id, the decision and the token id, never the key. An error fails the
+// call closed: API Gateway answers 500 and nothing is allowed.
+func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		start := time.Now()
+		header := ""
+		if len(req.IdentitySource) > 0 {
+			header = req.IdentitySource[0]
+		}
+		d, err := a.Check(ctx, header)
+		attrs := []slog.Attr{
+			slog.String("function", "authorizer"),
+			slog.String("requestId", req.RequestContext.RequestID),
+			slog.String("route", req.RouteKey),
+			slog.Int64("durationMs", time.Since(start).Milliseconds()),
+		}
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "authorize", append(attrs, slog.String("err", err.Error()))...)
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, err
+		}
+		attrs = append(attrs, slog.Bool("allowed", d.Allowed), slog.String("reason", string(d.Reason)), slog.Bool("cached", d.Cached))
+		if d.TokenID != "" {
+			attrs = append(attrs, slog.String("tokenId", d.TokenID))
+		}
+		level := slog.LevelInfo
+		if d.TouchErr != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("lastUsedErr", d.TouchErr.Error()))
+		}
+		log.LogAttrs(ctx, level, "authorize", attrs...)
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: d.Allowed, Context: d.Context}, nil
+	}
+}

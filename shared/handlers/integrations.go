@@ -1,0 +1,196 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/apitokens/apitokens/shared/cursor"
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/inbox"
+	"github.com/apitokens/apitokens/shared/service"
+)
+
+// Me is GET /v1/me: who the key calls as. Zapier runs it as the connection test and labels the
+// connection with its answer.
+func Me(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("me", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		c, err := httpapi.KeyCaller(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, c), nil
+	})
+}
+
+// MaxDelivery is the largest webhook body accepted.
+const MaxDelivery = 256 << 10
+
+var (
+	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
+
+	errInvalidSource  = httpapi.Errorf(http.StatusBadRequest, "invalid_source", "The source must be 1 to 64 lowercase letters, digits, '.', '_' or '-', and not \"events\".")
+	errInvalidUserID  = httpapi.Errorf(http.StatusBadRequest, "invalid_user_id", "userId is malformed.")
+	errUserScope      = httpapi.Errorf(http.StatusForbidden, "user_scope", "A User key acts for its owner only.")
+	errUserNotFound   = httpapi.Errorf(http.StatusNotFound, "user_not_found", "No such user in this environment.")
+	errNotJSONObject  = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "The body must be one JSON object.")
+	errInvalidIdemKey = httpapi.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+)
+
+// targetUser resolves ?userId= for a key: a User key reaches its owner only; an Admin key any
+// user the service knows in its environment. For a list, an Admin key without userId reaches the
+// whole environment ("").
+func targetUser(ctx context.Context, d *service.Deps, c httpapi.Caller, userID string, wholeEnvironment bool) (string, error) {
+	switch {
+	case userID == "" && wholeEnvironment && c.Scope == httpapi.ScopeEnvironment:
+		return "", nil
+	case userID == "" || userID == c.UserID:
+		return c.UserID, nil
+	case c.Scope != httpapi.ScopeEnvironment:
+		return "", errUserScope
+	case !userIDPattern.MatchString(userID):
+		return "", errInvalidUserID
+	}
+	known, err := d.Inbox.KnowsUser(ctx, c.EnvironmentID, userID)
+	if err != nil {
+		return "", err
+	}
+	if !known {
+		return "", errUserNotFound
+	}
+	return userID, nil
+}
+
+type receivedView struct {
+	ID         string `json:"id"`
+	ReceivedAt string `json:"receivedAt"`
+}
+
+// ReceiveHook is POST /v1/hooks/{source}: record one delivery (a JSON object up to 256 KiB) for
+// the key's owner, or with an Admin key for ?userId= of its environment. A repeat with the same
+// Idempotency-Key answers the first delivery and stores nothing.
+func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("receivehook", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		c, err := httpapi.KeyCaller(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		source := req.PathParameters["source"]
+		if !sourcePattern.MatchString(source) || source == "events" {
+			return httpapi.Response{}, errInvalidSource
+		}
+		user, err := targetUser(ctx, d, c, req.QueryStringParameters["userId"], false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		idemKey := httpapi.Header(req, "idempotency-key")
+		if idemKey != "" && !validIdempotencyKey(idemKey) {
+			return httpapi.Response{}, errInvalidIdemKey
+		}
+		body, err := httpapi.Body(req, MaxDelivery)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if ct := httpapi.Header(req, "content-type"); ct != "" {
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+				return httpapi.Response{}, httpapi.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
+			}
+		}
+		trimmed := bytes.TrimSpace(body)
+		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+			return httpapi.Response{}, errNotJSONObject
+		}
+		got, fresh, err := d.Inbox.Record(ctx, inbox.Delivery{
+			Source: source, UserID: user, EnvironmentID: c.EnvironmentID, TokenID: c.TokenID, Payload: string(trimmed),
+		}, idemKey)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		headers := []string{}
+		if !fresh {
+			headers = append(headers, "idempotent-replayed", "true")
+		}
+		return httpapi.JSON(http.StatusAccepted, receivedView{ID: got.ID, ReceivedAt: apiTime(got.ReceivedAt)}, headers...), nil
+	})
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+type deliveryView struct {
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	UserID     string          `json:"userId"`
+	TokenID    string          `json:"tokenId"`
+	ReceivedAt string          `json:"receivedAt"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+type deliveryListView struct {
+	Items      []deliveryView `json:"items"`
+	NextCursor *string        `json:"nextCursor"`
+}
+
+// ListHookEvents is GET /v1/hooks/events: the deliveries recorded for the caller, newest first;
+// an Admin key sees its whole environment, or one user's with ?userId=.
+func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+	return httpapi.Handle("listhooks", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		c, err := httpapi.KeyCaller(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		q := req.QueryStringParameters
+		user, err := targetUser(ctx, d, c, q["userId"], true)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		source := q["source"]
+		if source != "" && !sourcePattern.MatchString(source) {
+			return httpapi.Response{}, errInvalidSource
+		}
+		limit, err := pageSize(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		scope := cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source)
+		query := inbox.Query{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
+		if raw, ok := q["cursor"]; ok {
+			ring, err := d.Keys.Ring(ctx)
+			if err != nil {
+				return httpapi.Response{}, err
+			}
+			if query.StartKey, err = cursor.Decode(ring, scope, raw); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		page, err := d.Inbox.List(ctx, query)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := deliveryListView{Items: make([]deliveryView, 0, len(page.Deliveries))}
+		for _, del := range page.Deliveries {
+			out.Items = append(out.Items, deliveryView{
+				ID: del.ID, Source: del.Source, UserID: del.UserID, TokenID: del.TokenID,
+				ReceivedAt: apiTime(del.ReceivedAt), Payload: json.RawMessage(del.Payload),
+			})
+		}
+		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
+	})
+}

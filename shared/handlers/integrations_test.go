@@ -1,0 +1,229 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// keyDo calls an integration route with an API key as API Gateway would: the key authorizer
+// first (403 {"message":"Forbidden"} when it refuses), then the route with its context.
+func (a *api) keyDo(key, method, target, body string, headers ...string) reply {
+	a.t.Helper()
+	d, err := a.auth.Check(context.Background(), "Bearer "+key)
+	if err != nil {
+		a.t.Fatalf("authorizer failed: %v", err)
+	}
+	if !d.Allowed {
+		return reply{status: 403, raw: `{"message":"Forbidden"}`, body: map[string]any{"message": "Forbidden"}}
+	}
+	raw, err := os.ReadFile("testdata/key-request.json")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	r := fixture(a.t) // the session fixture's shape, with the key fixture's content below
+	if err := json.Unmarshal(raw, &r); err != nil {
+		a.t.Fatal(err)
+	}
+	r.RequestContext.Authorizer.JWT = nil
+	r.RequestContext.Authorizer.Lambda = d.Context
+	path, query, _ := strings.Cut(target, "?")
+	route, params := a.match(method, path)
+	r.RouteKey, r.RequestContext.RouteKey, r.RawPath = route, route, path
+	r.RequestContext.HTTP.Method, r.RequestContext.HTTP.Path = method, path
+	r.PathParameters, r.RawQueryString, r.QueryStringParameters = params, query, map[string]string{}
+	for _, kv := range strings.Split(query, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			r.QueryStringParameters[k] = v
+		}
+	}
+	r.Headers["authorization"] = "Bearer " + key
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Headers[headers[i]] = headers[i+1]
+	}
+	r.Body = body
+	resp, err := a.routes[route](context.Background(), r)
+	if err != nil {
+		a.t.Fatalf("%s %s: handler returned a Go error: %v", method, target, err)
+	}
+	out := reply{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
+	if resp.Body != "" {
+		if err := json.Unmarshal([]byte(resp.Body), &out.body); err != nil {
+			a.t.Fatalf("%s %s: body is not a JSON object: %q", method, target, resp.Body)
+		}
+	}
+	return out
+}
+
+func TestMe(t *testing.T) {
+	a := newAPI(t, 50)
+	user := a.create(ann, `{"name":"Zapier Sync"}`)
+	admin := a.create(adam, `{"name":"Brokerage sync","type":"admin"}`)
+	for _, c := range []struct {
+		token          reply
+		user, typ, scp string
+	}{{user, "ann", "user", "user"}, {admin, "adam", "admin", "environment"}} {
+		r := a.keyDo(c.token.str("key"), "GET", "/v1/me", "")
+		want := map[string]any{"tokenId": c.token.str("id"), "tokenName": c.token.str("name"), "type": c.typ,
+			"userId": c.user, "environmentId": "env-1", "scope": c.scp}
+		if r.status != 200 || len(r.body) != len(want) {
+			t.Fatalf("me = %d %s", r.status, r.raw)
+		}
+		for k, v := range want {
+			if r.body[k] != v {
+				t.Errorf("me: %s = %v, want %v", k, r.body[k], v)
+			}
+		}
+	}
+}
+
+func TestKeyLifeThroughTheAuthorizer(t *testing.T) {
+	a := newAPI(t, 50)
+	c := a.create(ann, `{"name":"Zapier Sync"}`)
+	key, id := c.str("key"), c.str("id")
+	if r := a.keyDo(key, "GET", "/v1/me", ""); r.status != 200 {
+		t.Fatalf("me = %d", r.status)
+	}
+	a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "")
+	a.advance(5 * time.Second)
+	if r := a.keyDo(key, "GET", "/v1/me", ""); r.status != 403 {
+		t.Errorf("after deactivate = %d, want 403", r.status)
+	}
+	a.do(ann, "POST", "/v1/tokens/"+id+"/activate", "")
+	a.advance(5 * time.Second)
+	if r := a.keyDo(key, "GET", "/v1/me", ""); r.status != 200 {
+		t.Errorf("after activate = %d, want 200", r.status)
+	}
+	if g := a.do(ann, "GET", "/v1/tokens/"+id, ""); g.str("lastUsedAt") == "" {
+		t.Errorf("lastUsedAt not set after use: %s", g.raw)
+	}
+	a.do(ann, "DELETE", "/v1/tokens/"+id, "")
+	a.advance(5 * time.Second)
+	if r := a.keyDo(key, "GET", "/v1/me", ""); r.status != 403 {
+		t.Errorf("after delete = %d, want 403", r.status)
+	}
+	// A session is never a key: the authorizer refuses it without a lookup.
+	if d, err := a.auth.Check(context.Background(), "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig"); err != nil || d.Allowed {
+		t.Errorf("a session JWT on an integration route: allowed=%v err=%v", d.Allowed, err)
+	}
+}
+
+func TestHooks(t *testing.T) {
+	a := newAPI(t, 50)
+	annKey := a.create(ann, `{"name":"ann's zap"}`).str("key")
+	carlKey := a.create(carl, `{"name":"carl's zap"}`).str("key")
+	adminKey := a.create(adam, `{"name":"office","type":"admin"}`).str("key")
+	otherAdmin := a.create(eve, `{"name":"elsewhere","type":"admin"}`).str("key")
+	body := `{"event":"listing.updated","listingId":"L-1"}`
+
+	// 202: recorded for the key's owner.
+	r := a.keyDo(annKey, "POST", "/v1/hooks/zapier", body)
+	if r.status != 202 || !strings.HasPrefix(r.str("id"), "evt_") || r.str("receivedAt") != "2026-11-25T18:00:00Z" {
+		t.Fatalf("post = %d %s", r.status, r.raw)
+	}
+	// An Admin key posts on behalf of a user of its environment.
+	if r := a.keyDo(adminKey, "POST", "/v1/hooks/zapier?userId=carl", `{"event":"contact.created"}`); r.status != 202 {
+		t.Errorf("admin key for carl = %d %s", r.status, r.raw)
+	}
+
+	refusals := []struct {
+		name, key, target, body string
+		headers                 []string
+		status                  int
+		code                    string
+	}{
+		{"user key for another user", annKey, "/v1/hooks/zapier?userId=carl", body, nil, 403, "user_scope"},
+		{"admin key, unknown user", adminKey, "/v1/hooks/zapier?userId=stranger", body, nil, 404, "user_not_found"},
+		{"admin key, user of another environment", otherAdmin, "/v1/hooks/zapier?userId=ann", body, nil, 404, "user_not_found"},
+		{"admin key, malformed user", adminKey, "/v1/hooks/zapier?userId=a%23b", body, nil, 400, "invalid_user_id"},
+		{"not an object", annKey, "/v1/hooks/zapier", `["x"]`, nil, 400, "invalid_json"},
+		{"not json", annKey, "/v1/hooks/zapier", `event=x`, nil, 400, "invalid_json"},
+		{"empty", annKey, "/v1/hooks/zapier", ``, nil, 400, "invalid_json"},
+		{"over 256 KiB", annKey, "/v1/hooks/zapier", `{"x":"` + strings.Repeat("a", 256<<10) + `"}`, nil, 413, "body_too_large"},
+		{"form body", annKey, "/v1/hooks/zapier", `a=b`, []string{"content-type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
+		{"bad source", annKey, "/v1/hooks/Zap!er", body, nil, 400, "invalid_source"},
+		{"reserved source", annKey, "/v1/hooks/events", body, nil, 400, "invalid_source"},
+		{"bad idempotency key", annKey, "/v1/hooks/zapier", body, []string{"idempotency-key", "a\x01b"}, 400, "invalid_idempotency_key"},
+	}
+	for _, c := range refusals {
+		t.Run(c.name, func(t *testing.T) {
+			r := a.keyDo(c.key, "POST", c.target, c.body, c.headers...)
+			if r.status != c.status || r.str("code") != c.code {
+				t.Errorf("got %d %s, want %d %s", r.status, r.str("code"), c.status, c.code)
+			}
+		})
+	}
+
+	// Idempotency: the same key and body answer the first delivery; another body is refused.
+	first := a.keyDo(carlKey, "POST", "/v1/hooks/zapier", body, "idempotency-key", "zap-123")
+	a.advance(time.Minute)
+	again := a.keyDo(carlKey, "POST", "/v1/hooks/zapier", body, "idempotency-key", "zap-123")
+	if first.status != 202 || again.status != 202 || again.str("id") != first.str("id") || again.str("receivedAt") != first.str("receivedAt") {
+		t.Errorf("repeat = %d %s, first = %s", again.status, again.raw, first.raw)
+	}
+	if again.headers["idempotent-replayed"] != "true" {
+		t.Errorf("repeat headers = %v", again.headers)
+	}
+	if r := a.keyDo(carlKey, "POST", "/v1/hooks/zapier", `{"other":1}`, "idempotency-key", "zap-123"); r.status != 409 || r.str("code") != "idempotency_key_reused" {
+		t.Errorf("same key, other body = %d %s", r.status, r.raw)
+	}
+
+	list := func(key, target string) []string {
+		t.Helper()
+		r := a.keyDo(key, "GET", target, "")
+		if r.status != 200 {
+			t.Fatalf("list %s = %d %s", target, r.status, r.raw)
+		}
+		var who []string
+		for _, it := range r.body["items"].([]any) {
+			m := it.(map[string]any)
+			who = append(who, m["userId"].(string)+":"+m["source"].(string))
+			if _, ok := m["payload"].(map[string]any); !ok {
+				t.Errorf("payload is not the object posted: %v", m["payload"])
+			}
+		}
+		return who
+	}
+	if got := strings.Join(list(annKey, "/v1/hooks/events"), ","); got != "ann:zapier" {
+		t.Errorf("ann's key lists %s", got)
+	}
+	if got := strings.Join(list(carlKey, "/v1/hooks/events"), ","); got != "carl:zapier,carl:zapier" {
+		t.Errorf("carl's key lists %s (one idempotent repeat must not be stored)", got)
+	}
+	if got := len(list(adminKey, "/v1/hooks/events")); got != 3 {
+		t.Errorf("admin key lists %d deliveries of its environment, want 3", got)
+	}
+	if got := strings.Join(list(adminKey, "/v1/hooks/events?userId=ann"), ","); got != "ann:zapier" {
+		t.Errorf("admin key ?userId=ann lists %s", got)
+	}
+	if got := len(list(otherAdmin, "/v1/hooks/events")); got != 0 {
+		t.Errorf("another environment's admin key lists %d deliveries", got)
+	}
+	if r := a.keyDo(annKey, "GET", "/v1/hooks/events?userId=carl", ""); r.status != 403 {
+		t.Errorf("ann's key listing carl's = %d", r.status)
+	}
+
+	// Deliveries expire after 30 days through the table's TTL.
+	out, err := a.env.DB.Query(context.Background(), &dynamodb.QueryInput{
+		TableName: aws.String(a.env.TableName), KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "HOOKS#env-1#ann"}},
+	})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("query = %v, %v", out, err)
+	}
+	var item struct {
+		TTL int64 `dynamodbav:"ttl"`
+	}
+	attributevalue.UnmarshalMap(out.Items[0], &item)
+	if want := a.clock().Add(-time.Minute).Add(30 * 24 * time.Hour).Unix(); item.TTL != want {
+		t.Errorf("ttl = %d, want %d (30 days after receipt)", item.TTL, want)
+	}
+}
