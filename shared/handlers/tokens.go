@@ -97,6 +97,8 @@ type listView struct {
 	NextCursor *string     `json:"nextCursor"`
 }
 
+var errInvalidOwner = httpapi.Errorf(http.StatusBadRequest, "invalid_owner", `owner must be "me", "all" or a user id.`)
+
 var errInvalidStatus = httpapi.Errorf(http.StatusBadRequest, "invalid_status", `status must be "active", "inactive" or "expired".`)
 
 // ListTokens is GET /v1/tokens: the caller's tokens, or (for an admin) any user's or everyone's
@@ -108,6 +110,9 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 			return httpapi.Response{}, err
 		}
 		q := req.QueryStringParameters
+		if o := q["owner"]; o != "" && o != "me" && o != "all" && !userIDPattern.MatchString(o) {
+			return httpapi.Response{}, errInvalidOwner
+		}
 		owner, err := p.ListOwner(q["owner"])
 		if err != nil {
 			return httpapi.Response{}, err

@@ -354,6 +354,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed id delete", "DELETE", "/v1/tokens/tok_..%2F..", "", 400, "invalid_token_id"},
 		{"unknown id", "GET", "/v1/tokens/tok_0000000000000000000000000Z", "", 404, "token_not_found"},
 		{"bad status", "GET", "/v1/tokens?status=deleted", "", 400, "invalid_status"},
+		{"bad owner", "GET", "/v1/tokens?owner=a%23b", "", 400, "invalid_owner"},
 		{"bad limit", "GET", "/v1/tokens?limit=0", "", 400, "invalid_limit"},
 		{"huge limit", "GET", "/v1/tokens?limit=1000", "", 400, "invalid_limit"},
 		{"garbled cursor", "GET", "/v1/tokens?cursor=not-a-cursor", "", 400, "invalid_cursor"},
