@@ -42,6 +42,7 @@ type api struct {
 	routes map[string]func(context.Context, httpapi.Request) (httpapi.Response, error)
 	logs   *syncBuffer
 	auth   *authorizer.Authorizer
+	calls  *emulatortest.Calls
 	mu     sync.Mutex
 	now    time.Time
 }
@@ -65,8 +66,9 @@ func (s *syncBuffer) String() string {
 
 func newAPI(t *testing.T, limit int) *api {
 	t.Helper()
-	env := emulatortest.New(t)
-	a := &api{t: t, env: env, logs: &syncBuffer{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	calls := &emulatortest.Calls{}
+	env := emulatortest.New(t, calls.Option())
+	a := &api{t: t, env: env, calls: calls, logs: &syncBuffer{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	cfg, err := service.ConfigFromEnv(func(k string) string {
 		return map[string]string{"TABLE_NAME": env.TableName, "KEYRING_SECRET_ID": env.SecretARN, "TOKEN_LIMIT": fmt.Sprint(limit)}[k]
 	})

@@ -25,7 +25,8 @@ func (c *Calls) Option() func(*aws.Config) {
 		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					c.add(awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx))
+					service := strings.ReplaceAll(awsmiddleware.GetServiceID(ctx), " ", "")
+					c.add(service + "." + awsmiddleware.GetOperationName(ctx))
 					return next.HandleInitialize(ctx, in)
 				}), middleware.After)
 		})
