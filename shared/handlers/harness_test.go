@@ -36,7 +36,7 @@ var (
 // api drives the handlers as API Gateway would: one handler per route, the JWT authorizer's
 // claims in the request context, a real table and secret in the emulator.
 type api struct {
-	t      *testing.T
+	t      testing.TB
 	deps   *service.Deps
 	env    emulatortest.Env
 	routes map[string]func(context.Context, httpapi.Request) (httpapi.Response, error)
@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newAPI(t *testing.T, limit int) *api {
+func newAPI(t testing.TB, limit int) *api {
 	t.Helper()
 	calls := &emulatortest.Calls{}
 	env := emulatortest.New(t, calls.Option())
@@ -176,7 +176,7 @@ func (a *api) do(w who, method, target, body string) reply {
 
 var fixtureBytes []byte
 
-func fixture(t *testing.T) httpapi.Request {
+func fixture(t testing.TB) httpapi.Request {
 	t.Helper()
 	if fixtureBytes == nil {
 		b, err := os.ReadFile("testdata/session-request.json")
