@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Identity of the emulated API, as it appears in events and ARNs.
+const (
+	AccountID = "123456789012"
+	Region    = "us-east-1"
+	Stage     = "$default"
+)
+
+// buildEvent returns the payload format 2.0 event API Gateway sends a route's integration for
+// r, without the authorizer's part.
+func buildEvent(r *http.Request, body []byte, rt route, params map[string]string, apiID, requestID string, now time.Time) events.APIGatewayV2HTTPRequest {
+	sourceIP, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		sourceIP = r.RemoteAddr
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       rt.Key(),
+		RawPath:        r.URL.EscapedPath(),
+		RawQueryString: r.URL.RawQuery,
+		Headers:        map[string]string{},
+		PathParameters: params,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:     rt.Key(),
+			AccountID:    AccountID,
+			Stage:        Stage,
+			RequestID:    requestID,
+			APIID:        apiID,
+			DomainName:   r.Host,
+			DomainPrefix: strings.SplitN(r.Host, ".", 2)[0],
+			Time:         now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:    now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method:    r.Method,
+				Path:      r.URL.EscapedPath(),
+				Protocol:  r.Proto,
+				SourceIP:  sourceIP,
+				UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	for name, values := range r.Header {
+		name = strings.ToLower(name)
+		if name == "cookie" {
+			for _, v := range values {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						ev.Cookies = append(ev.Cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		ev.Headers[name] = strings.Join(values, ",")
+	}
+	ev.Headers["host"] = r.Host
+	ev.Headers["x-forwarded-for"] = sourceIP
+	ev.Headers["x-forwarded-proto"] = "http"
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		ev.Headers["x-forwarded-port"] = port
+	}
+	ev.Headers["x-amzn-trace-id"] = traceID(now)
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		for k, v := range q {
+			ev.QueryStringParameters[k] = strings.Join(v, ",")
+		}
+	}
+	if len(body) > 0 {
+		if isText(r.Header.Get("Content-Type"), body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body = base64.StdEncoding.EncodeToString(body)
+			ev.IsBase64Encoded = true
+		}
+	}
+	return ev
+}
+
+// authorizerEvent returns the REQUEST event a Lambda authorizer with payload format 2.0 gets.
+func authorizerEvent(ev events.APIGatewayV2HTTPRequest, identity []string) events.APIGatewayV2CustomAuthorizerV2Request {
+	return events.APIGatewayV2CustomAuthorizerV2Request{
+		Version:               "2.0",
+		Type:                  "REQUEST",
+		RouteArn:              routeARN(ev.RequestContext.APIID, ev.RequestContext.HTTP.Method, ev.RawPath),
+		IdentitySource:        identity,
+		RouteKey:              ev.RouteKey,
+		RawPath:               ev.RawPath,
+		RawQueryString:        ev.RawQueryString,
+		Cookies:               ev.Cookies,
+		Headers:               ev.Headers,
+		QueryStringParameters: ev.QueryStringParameters,
+		RequestContext:        ev.RequestContext,
+		PathParameters:        ev.PathParameters,
+		StageVariables:        ev.StageVariables,
+	}
+}
+
+func routeARN(apiID, method, rawPath string) string {
+	return fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", Region, AccountID, apiID, Stage, method, rawPath)
+}
+
+// isText reports whether a body reaches the integration as text rather than base64: text,
+// JSON, XML, JavaScript and form bodies that are valid UTF-8, and bodies without a content
+// type that are.
+func isText(contentType string, body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"),
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
+		mt == "application/json", mt == "application/xml", mt == "application/javascript",
+		mt == "application/x-www-form-urlencoded", mt == "application/graphql":
+		return true
+	}
+	return false
+}
+
+// newRequestID returns an id shaped like API Gateway's (apigw-requestid).
+func newRequestID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func traceID(now time.Time) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "Root=1-" + strconv.FormatInt(now.Unix(), 16) + "-" + hex.EncodeToString(b)
+}

@@ -1,0 +1,4 @@
+// Package lambdas builds the template's functions and runs each one under the AWS Lambda Runtime
+// Interface Emulator (RIE), the way Lambda would run it: a bootstrap binary, the function's
+// environment, its timeout and memory size, one invocation at a time per execution environment.
+package lambdas

@@ -1,0 +1,157 @@
+package lambdas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
+	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/shared/samtemplate"
+)
+
+type lines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startEcho builds the echo test function and runs it under the emulator.
+func startEcho(t *testing.T, timeout time.Duration) (*Function, *lines) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a function")
+	}
+	ctx := context.Background()
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	f := &samapp.Function{
+		LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo"),
+		Runtime: "provided.al2023", Handler: "bootstrap", Timeout: timeout, MemorySize: 128,
+		LogFormat: "JSON", ApplicationLogLevel: "INFO",
+		Environment: map[string]string{"TABLE_NAME": "", "FROM_TEMPLATE": "yes"},
+	}
+	rie, err := BuildEmulator(ctx, root, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Build(ctx, root, out, []*samapp.Function{f}, 2); err != nil {
+		t.Fatal(err)
+	}
+	console := &lines{}
+	fn, err := Start(ctx, rie, BootstrapPath(out, f.LogicalID), f, map[string]string{"TABLE_NAME": "local"}, console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fn.Stop)
+	return fn, console
+}
+
+func invoke(t *testing.T, fn *Function, path string) ([]byte, error) {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]string{"rawPath": path})
+	return fn.Invoke(context.Background(), payload)
+}
+
+func TestInvoke(t *testing.T) {
+	fn, console := startEcho(t, 2*time.Second)
+
+	t.Run("result", func(t *testing.T) {
+		got, err := invoke(t, fn, "/ok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(got, &resp); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"/ok"`) {
+			t.Errorf("result = %s (%v), want status 200 echoing the event", got, err)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		got, err := invoke(t, fn, "/env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"TABLE_NAME=local", "FROM_TEMPLATE=yes", "AWS_LAMBDA_FUNCTION_NAME=EchoFunction", "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"} {
+			if !strings.Contains(string(got), want) {
+				t.Errorf("environment lacks %s", want)
+			}
+		}
+	})
+	for _, tt := range []struct{ path, wantType string }{
+		{"/fail", "errorString"},
+		{"/panic", "string"},
+		{"/sleep", "Sandbox.Timedout"},
+	} {
+		t.Run("error "+tt.path, func(t *testing.T) {
+			got, err := invoke(t, fn, tt.path)
+			var ierr *Error
+			if !errors.As(err, &ierr) || ierr.Type != tt.wantType {
+				t.Fatalf("Invoke(%s) = %s, %v; want an *Error of type %s", tt.path, got, err, tt.wantType)
+			}
+			// The environment is reset after a failure and serves the next invocation.
+			if _, err := invoke(t, fn, "/ok"); err != nil {
+				t.Errorf("after %s: %v", tt.path, err)
+			}
+		})
+	}
+	t.Run("no statusCode is a result", func(t *testing.T) {
+		got, err := invoke(t, fn, "/nostatus")
+		if err != nil || string(got) != `{"hello":"world"}` {
+			t.Errorf("Invoke = %s, %v; want {\"hello\":\"world\"}", got, err)
+		}
+	})
+	t.Run("output is prefixed", func(t *testing.T) {
+		out := console.String()
+		for _, want := range []string{`[EchoFunction] {"msg":"echo","path":"/ok"}`, "[EchoFunction] REPORT RequestId:", "Init Duration:"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
+func TestStopLeavesNoProcess(t *testing.T) {
+	fn, _ := startEcho(t, 3*time.Second)
+	if _, err := invoke(t, fn, "/ok"); err != nil { // starts the bootstrap
+		t.Fatal(err)
+	}
+	before, err := proctree.Descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) < 2 {
+		t.Fatalf("descendants before Stop = %v, want the emulator and the bootstrap", before)
+	}
+	fn.Stop()
+	time.Sleep(100 * time.Millisecond)
+	after, err := proctree.Descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 0 {
+		t.Errorf("descendants after Stop = %v, want none", after)
+	}
+}

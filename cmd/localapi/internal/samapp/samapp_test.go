@@ -1,0 +1,102 @@
+package samapp
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apitokens/apitokens/shared/samtemplate"
+)
+
+func loadProject(t *testing.T) *App {
+	t.Helper()
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := Load(filepath.Join(root, "template.yaml"), Options{
+		Refs:       map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
+		Parameters: map[string]string{"JwtIssuer": "http://127.0.0.1:3000/idp"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func TestLoadMergesGlobals(t *testing.T) {
+	app := loadProject(t)
+	auth, ok := app.Functions["AuthorizerFunction"]
+	if !ok {
+		t.Fatal("no AuthorizerFunction")
+	}
+	tests := []struct{ name, got, want string }{
+		{"Runtime", auth.Runtime, "provided.al2023"},
+		{"Handler", auth.Handler, "bootstrap"},
+		{"LogFormat", auth.LogFormat, "JSON"},
+		{"ApplicationLogLevel", auth.ApplicationLogLevel, "INFO"},
+		{"TABLE_NAME", auth.Environment["TABLE_NAME"], "tokens-local"},
+		{"KEYRING_SECRET_ID", auth.Environment["KEYRING_SECRET_ID"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
+		{"TOKEN_LIMIT", auth.Environment["TOKEN_LIMIT"], "50"},
+		{"AUTH_CACHE_TTL (the function's own)", auth.Environment["AUTH_CACHE_TTL"], "5"},
+		{"CodeDir", filepath.Base(auth.CodeDir), "authorizer"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	if auth.Timeout != 10*time.Second || auth.MemorySize != 256 {
+		t.Errorf("timeout %v, memory %d; want 10s, 256", auth.Timeout, auth.MemorySize)
+	}
+	if _, ok := app.Functions["MeFunction"].Environment["AUTH_CACHE_TTL"]; ok {
+		t.Error("MeFunction has AuthorizerFunction's own variable")
+	}
+}
+
+func TestLoadRoutesAndAuthorizers(t *testing.T) {
+	app := loadProject(t)
+	got := map[string]string{}
+	for _, r := range app.Routes {
+		got[r.Key()] = r.Function + " " + r.Authorizer
+	}
+	want := map[string]string{
+		"POST /v1/tokens":                 "CreateTokenFunction Session",
+		"GET /v1/tokens":                  "ListTokensFunction Session",
+		"GET /v1/tokens/{id}":             "GetTokenFunction Session",
+		"PATCH /v1/tokens/{id}":           "RenameTokenFunction Session",
+		"POST /v1/tokens/{id}/reveal":     "RevealTokenFunction Session",
+		"POST /v1/tokens/{id}/deactivate": "DeactivateTokenFunction Session",
+		"POST /v1/tokens/{id}/activate":   "ActivateTokenFunction Session",
+		"DELETE /v1/tokens/{id}":          "DeleteTokenFunction Session",
+		"GET /v1/tokens/{id}/audit":       "TokenAuditFunction Session",
+		"GET /v1/me":                      "MeFunction ApiKey",
+		"POST /v1/hooks/{source}":         "ReceiveHookFunction ApiKey",
+		"GET /v1/hooks/events":            "ListHookEventsFunction ApiKey",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("route %s = %q, want %q", k, got[k], w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected route %s", k)
+		}
+	}
+
+	jwt := app.JWTAuthorizers["Session"]
+	if jwt == nil || jwt.Issuer != "http://127.0.0.1:3000/idp" || !slices.Equal(jwt.Audience, []string{"apitokens-dashboard"}) ||
+		jwt.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("Session authorizer = %+v, want issuer override, audience apitokens-dashboard", jwt)
+	}
+	key := app.LambdaAuthorizers["ApiKey"]
+	if key == nil || key.Function != "AuthorizerFunction" || key.ResultTTL != 5*time.Second ||
+		!slices.Equal(key.IdentityHeaders, []string{"Authorization"}) {
+		t.Errorf("ApiKey authorizer = %+v, want AuthorizerFunction, 5s, [Authorization]", key)
+	}
+	if got := app.Parameters["EnvironmentClaim"]; got != "custom:environment_id" {
+		t.Errorf("EnvironmentClaim = %q, want custom:environment_id", got)
+	}
+}

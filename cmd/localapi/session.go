@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
+	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/shared/samtemplate"
+)
+
+// agentGroup is the group an agent's session lists: any group but the template's AdminGroup.
+const agentGroup = "agents"
+
+// mintSession signs a session for a dashboard user with the claim names, admin group and
+// audience the template gives the JWT authorizer.
+func mintSession(idp *devidp.Provider, app *samapp.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
+	param := func(name, def string) string {
+		if v := app.Parameters[name]; v != "" {
+			return v
+		}
+		return def
+	}
+	groups := []string{agentGroup}
+	if admin {
+		groups = []string{param("AdminGroup", "admin")}
+	}
+	audience := ""
+	for _, a := range app.JWTAuthorizers {
+		if len(a.Audience) > 0 {
+			audience = a.Audience[0]
+			break
+		}
+	}
+	if audience == "" {
+		return "", errors.New("the template's JWT authorizer names no audience")
+	}
+	return idp.Mint(devidp.Session{
+		User: user, Environment: environment, Groups: groups, Audience: audience, TTL: ttl,
+	}, devidp.SessionClaims{
+		Environment: param("EnvironmentClaim", "custom:environment_id"),
+		Groups:      param("GroupsClaim", "cognito:groups"),
+	}, time.Now())
+}
+
+// sessionCommand prints one session, signed with the key the running server uses (the one
+// kept in the state folder), so that the server accepts it.
+func sessionCommand(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("localapi session", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	user := fl.String("user", "", "user id (the sub claim)")
+	environment := fl.String("environment", "", "environment id")
+	role := fl.String("role", "agent", "admin or agent")
+	addr := fl.String("addr", DefaultAddr, "address the local API serves on (it names the issuer)")
+	ttl := fl.Duration("ttl", sessionTTL, "how long the session is valid")
+	tmplFlag := fl.String("template", "", "SAM template (default: template.yaml at the repository root)")
+	state := fl.String("state", "", "folder of the signing key (default: .localapi at the repository root)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if *user == "" || *environment == "" || (*role != "admin" && *role != "agent") {
+		fmt.Fprintln(stderr, "usage: localapi session -user U -environment E -role admin|agent")
+		return 2
+	}
+	token, err := mintFromState(*user, *environment, *role == "admin", *addr, *tmplFlag, *state, *ttl, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "localapi session:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, token)
+	return 0
+}
+
+func mintFromState(user, environment string, admin bool, addr, tmplPath, state string, ttl time.Duration, stderr io.Writer) (string, error) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		return "", err
+	}
+	if tmplPath == "" {
+		tmplPath = filepath.Join(root, "template.yaml")
+	}
+	if state == "" {
+		state = filepath.Join(root, StateDir)
+	}
+	keyPath := filepath.Join(state, keyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no signing key in %s: start the local API first (make run)", filepath.Dir(keyPath))
+	}
+	key, err := devidp.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return "", err
+	}
+	app, err := samapp.Load(tmplPath, samapp.Options{})
+	if err != nil {
+		return "", err
+	}
+	host := addr
+	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
+		host = "127.0.0.1:" + host[strings.LastIndexByte(host, ':')+1:]
+	}
+	idp := devidp.New("http://"+host+idpPath, key)
+	warnIfNotServed(idp, stderr)
+	return mintSession(idp, app, user, environment, admin, ttl)
+}
+
+// warnIfNotServed tells the developer, on stderr, when the server at the issuer does not
+// publish this key, so a refused session is not a mystery.
+func warnIfNotServed(idp *devidp.Provider, stderr io.Writer) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(idp.Issuer() + devidp.JWKSPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "note: the local API does not answer at %s; the session will work once it runs with the same key\n", idp.Issuer())
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if !strings.Contains(string(b), `"`+idp.KeyID()+`"`) {
+		fmt.Fprintf(stderr, "warning: the server at %s does not publish this session's key (%s)\n", idp.Issuer(), idp.KeyID())
+	}
+}
