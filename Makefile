@@ -40,7 +40,10 @@ test: venv ## Run every test; the tests start and stop the emulator themselves
 	$(GO) test -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck, and go mod tidy must leave nothing to change
+lint: lint-go lint-template ## Every static check: Go (lint-go) and the SAM template (lint-template)
+
+.PHONY: lint-go
+lint-go: ## gofmt, go vet, staticcheck, and go mod tidy must leave nothing to change
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 		if [[ -n $$unformatted ]]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
