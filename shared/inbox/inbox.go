@@ -103,7 +103,7 @@ func (in *Inbox) WithClock(now func() time.Time) *Inbox {
 func (in *Inbox) KnowsUser(ctx context.Context, env, user string) (bool, error) {
 	out, err := in.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &in.table, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("pk"),
-		Key: key("ENV#"+env, "COUNT#"+user),
+		Key: tokenstore.ItemKey("ENV#"+env, "COUNT#"+user),
 	})
 	if err != nil {
 		return false, fmt.Errorf("look up user: %w", err)
@@ -134,7 +134,7 @@ func (in *Inbox) Record(ctx context.Context, d Delivery, idempotencyKey string) 
 	}
 
 	sum := sha256.Sum256([]byte(idempotencyKey))
-	idemKey := key(fmt.Sprintf("IDEM#%s#%s#%s#%s", d.EnvironmentID, d.UserID, d.Source, hex.EncodeToString(sum[:])), "IDEM")
+	idemKey := tokenstore.ItemKey(fmt.Sprintf("IDEM#%s#%s#%s#%s", d.EnvironmentID, d.UserID, d.Source, hex.EncodeToString(sum[:])), "IDEM")
 	payloadSum := sha256.Sum256([]byte(d.Payload))
 	idem, err := attributevalue.MarshalMap(idemItem{
 		Kind: "idempotency", DeliveryID: d.ID, ReceivedAt: d.ReceivedAt.Format(timeFormat),
@@ -222,12 +222,7 @@ func (in *Inbox) List(ctx context.Context, q Query) (Page, error) {
 	}
 	qi.KeyConditionExpression, qi.FilterExpression = expr.KeyCondition(), expr.Filter()
 	qi.ExpressionAttributeNames, qi.ExpressionAttributeValues = expr.Names(), expr.Values()
-	if q.StartKey != nil {
-		qi.ExclusiveStartKey = map[string]types.AttributeValue{}
-		for k, v := range q.StartKey {
-			qi.ExclusiveStartKey[k] = &types.AttributeValueMemberS{Value: v}
-		}
-	}
+	qi.ExclusiveStartKey = tokenstore.StartKey(q.StartKey)
 	out, err := in.db.Query(ctx, qi)
 	if err != nil {
 		return Page{}, fmt.Errorf("list deliveries: %w", err)
@@ -236,7 +231,7 @@ func (in *Inbox) List(ctx context.Context, q Query) (Page, error) {
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
 		return Page{}, fmt.Errorf("list deliveries: %w", err)
 	}
-	var page Page
+	page := Page{LastKey: tokenstore.PageKey(out.LastEvaluatedKey)}
 	for _, it := range items {
 		at, _ := time.Parse(timeFormat, it.ReceivedAt)
 		page.Deliveries = append(page.Deliveries, Delivery{
@@ -244,20 +239,5 @@ func (in *Inbox) List(ctx context.Context, q Query) (Page, error) {
 			TokenID: it.TokenID, ReceivedAt: at, Payload: it.Payload,
 		})
 	}
-	if len(out.LastEvaluatedKey) > 0 {
-		page.LastKey = map[string]string{}
-		for k, v := range out.LastEvaluatedKey {
-			if s, ok := v.(*types.AttributeValueMemberS); ok {
-				page.LastKey[k] = s.Value
-			}
-		}
-	}
 	return page, nil
-}
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: pk},
-		"sk": &types.AttributeValueMemberS{Value: sk},
-	}
 }

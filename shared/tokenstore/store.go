@@ -78,7 +78,7 @@ func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) err
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 		{Put: &types.Put{TableName: &s.table, Item: key,
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
-		{Update: &types.Update{TableName: &s.table, Key: itemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
+		{Update: &types.Update{TableName: &s.table, Key: ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			UpdateExpression: count.Update(), ConditionExpression: count.Condition(),
 			ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
 		{Put: audit},
@@ -98,7 +98,7 @@ func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) err
 // Get reads one token of an environment with a strongly consistent read, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, env, id string) (Token, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: itemKey(envPK(env), tokenSK(id)), ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(envPK(env), tokenSK(id)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return Token{}, fmt.Errorf("get token %s: %w", id, err)
@@ -166,7 +166,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
 	}
 	in.KeyConditionExpression, in.FilterExpression = expr.KeyCondition(), expr.Filter()
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Names(), expr.Values()
-	in.ExclusiveStartKey = toAttributeKey(q.StartKey)
+	in.ExclusiveStartKey = StartKey(q.StartKey)
 
 	var page TokenPage
 	for range maxQueriesPerPage {
@@ -182,7 +182,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
 		for _, it := range items {
 			page.Tokens = append(page.Tokens, it.token())
 		}
-		page.LastKey = fromAttributeKey(out.LastEvaluatedKey)
+		page.LastKey = PageKey(out.LastEvaluatedKey)
 		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
 			break
 		}
@@ -313,11 +313,11 @@ func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 	}
 	err = s.transact(ctx,
 		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
-			Key:                 itemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
+			Key:                 ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
 			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: itemKey(keyPK(t.KeyMAC), keySK)}},
+		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyMAC), keySK)}},
 		types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-			Key:              itemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
+			Key:              ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
 		types.TransactWriteItem{Put: audit},
 	)
@@ -330,7 +330,7 @@ func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 // Count returns how many tokens a user holds, as the limit sees it.
 func (s *Store) Count(ctx context.Context, env, user string) (int, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: itemKey(envPK(env), countSK(user)), ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(envPK(env), countSK(user)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("count tokens: %w", err)
@@ -348,7 +348,7 @@ func (s *Store) Count(ctx context.Context, env, user string) (int, error) {
 // ErrNotFound.
 func (s *Store) LookupKey(ctx context.Context, mac []byte) (KeyRecord, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: itemKey(keyPK(mac), keySK), ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(keyPK(mac), keySK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
@@ -377,7 +377,7 @@ func (s *Store) TouchLastUsed(ctx context.Context, env, tokenID string, at time.
 		return false, fmt.Errorf("touch token %s: %w", tokenID, err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: itemKey(envPK(env), tokenSK(tokenID)),
+		TableName: &s.table, Key: ItemKey(envPK(env), tokenSK(tokenID)),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
@@ -424,7 +424,7 @@ func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, s
 		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey: toAttributeKey(start), ConsistentRead: aws.Bool(true),
+		ExclusiveStartKey: StartKey(start), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
@@ -433,7 +433,7 @@ func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, s
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
 		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
 	}
-	page := AuditPage{LastKey: fromAttributeKey(out.LastEvaluatedKey)}
+	page := AuditPage{LastKey: PageKey(out.LastEvaluatedKey)}
 	for _, it := range items {
 		page.Records = append(page.Records, it.record())
 	}
@@ -457,14 +457,14 @@ func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]
 
 func (s *Store) tokenUpdate(t Token, e expression.Expression) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-		Key:              itemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
+		Key:              ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
 }
 
 func (s *Store) keyUpdate(t Token, e expression.Expression) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-		Key:              itemKey(keyPK(t.KeyMAC), keySK),
+		Key:              ItemKey(keyPK(t.KeyMAC), keySK),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
 }
@@ -499,14 +499,16 @@ func cancelReasons(err error) ([]string, bool) {
 	return codes, true
 }
 
-func itemKey(pk, sk string) map[string]types.AttributeValue {
+// ItemKey is the primary key of an item of the table.
+func ItemKey(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: pk},
 		"sk": &types.AttributeValueMemberS{Value: sk},
 	}
 }
 
-func toAttributeKey(k map[string]string) map[string]types.AttributeValue {
+// StartKey turns a page's last key, as a cursor carries it, back into DynamoDB's form.
+func StartKey(k map[string]string) map[string]types.AttributeValue {
 	if k == nil {
 		return nil
 	}
@@ -517,7 +519,9 @@ func toAttributeKey(k map[string]string) map[string]types.AttributeValue {
 	return out
 }
 
-func fromAttributeKey(k map[string]types.AttributeValue) map[string]string {
+// PageKey turns DynamoDB's LastEvaluatedKey into plain strings for a cursor; nil when there is
+// no next page. Every key attribute of the table is a string.
+func PageKey(k map[string]types.AttributeValue) map[string]string {
 	if len(k) == 0 {
 		return nil
 	}
