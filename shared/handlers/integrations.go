@@ -168,14 +168,8 @@ func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (htt
 		}
 		scope := cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source)
 		query := inbox.Query{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
-		if raw, ok := q["cursor"]; ok {
-			ring, err := d.Keys.Ring(ctx)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			if query.StartKey, err = cursor.Decode(ring, scope, raw); err != nil {
-				return httpapi.Response{}, err
-			}
+		if query.StartKey, err = startKey(ctx, d, scope, req); err != nil {
+			return httpapi.Response{}, err
 		}
 		page, err := d.Inbox.List(ctx, query)
 		if err != nil {

@@ -129,14 +129,8 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 		}
 		scope := cursor.Scope("tokens", p.EnvironmentID, p.UserID, owner, state)
 		query := tokenstore.ListQuery{EnvironmentID: p.EnvironmentID, OwnerID: owner, State: state, Limit: limit}
-		if c, ok := q["cursor"]; ok {
-			ring, err := d.Keys.Ring(ctx)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			if query.StartKey, err = cursor.Decode(ring, scope, c); err != nil {
-				return httpapi.Response{}, err
-			}
+		if query.StartKey, err = startKey(ctx, d, scope, req); err != nil {
+			return httpapi.Response{}, err
 		}
 		page, err := d.Store.List(ctx, query)
 		if err != nil {
@@ -154,6 +148,20 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 	})
 }
 
+// startKey opens the request's ?cursor= under scope; no cursor is the first page (nil).
+func startKey(ctx context.Context, d *service.Deps, scope []byte, req httpapi.Request) (map[string]string, error) {
+	c, ok := req.QueryStringParameters["cursor"]
+	if !ok {
+		return nil, nil
+	}
+	ring, err := d.Keys.Ring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cursor.Decode(ring, scope, c)
+}
+
+// nextCursor seals a page's last key under scope; no last key is the last page (nil).
 func nextCursor(ctx context.Context, d *service.Deps, scope []byte, last map[string]string) (*string, error) {
 	if last == nil {
 		return nil, nil
@@ -328,15 +336,9 @@ func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 			return httpapi.Response{}, err
 		}
 		scope := cursor.Scope("audit", p.EnvironmentID, p.UserID, t.ID)
-		var start map[string]string
-		if c, ok := req.QueryStringParameters["cursor"]; ok {
-			ring, err := d.Keys.Ring(ctx)
-			if err != nil {
-				return httpapi.Response{}, err
-			}
-			if start, err = cursor.Decode(ring, scope, c); err != nil {
-				return httpapi.Response{}, err
-			}
+		start, err := startKey(ctx, d, scope, req)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
 		page, err := d.Store.ListAudit(ctx, t.EnvironmentID, t.ID, limit, start)
 		if err != nil {
