@@ -12,11 +12,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/apitokens/apitokens/shared/httpapi"
 )
 
 // keyDo calls an integration route with an API key as API Gateway would: the key authorizer
 // first (403 {"message":"Forbidden"} when it refuses), then the route with its context.
 func (a *api) keyDo(key, method, target, body string, headers ...string) reply {
+	a.t.Helper()
+	raw, err := os.ReadFile("testdata/key-request.json")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req := fixture(a.t) // the session fixture's shape, with the key fixture's content below
+	if err := json.Unmarshal(raw, &req); err != nil {
+		a.t.Fatal(err)
+	}
+	return a.keyDoOn(req, key, method, target, body, headers...)
+}
+
+// keyDoOn is keyDo starting from the request req; headers come in name, value pairs.
+func (a *api) keyDoOn(req httpapi.Request, key, method, target, body string, headers ...string) reply {
 	a.t.Helper()
 	d, err := a.auth.Check(context.Background(), "Bearer "+key)
 	if err != nil {
@@ -25,42 +41,14 @@ func (a *api) keyDo(key, method, target, body string, headers ...string) reply {
 	if !d.Allowed {
 		return reply{status: 403, raw: `{"message":"Forbidden"}`, body: map[string]any{"message": "Forbidden"}}
 	}
-	raw, err := os.ReadFile("testdata/key-request.json")
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	r := fixture(a.t) // the session fixture's shape, with the key fixture's content below
-	if err := json.Unmarshal(raw, &r); err != nil {
-		a.t.Fatal(err)
-	}
-	r.RequestContext.Authorizer.JWT = nil
-	r.RequestContext.Authorizer.Lambda = d.Context
-	path, query, _ := strings.Cut(target, "?")
-	route, params := a.match(method, path)
-	r.RouteKey, r.RequestContext.RouteKey, r.RawPath = route, route, path
-	r.RequestContext.HTTP.Method, r.RequestContext.HTTP.Path = method, path
-	r.PathParameters, r.RawQueryString, r.QueryStringParameters = params, query, map[string]string{}
-	for _, kv := range strings.Split(query, "&") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			r.QueryStringParameters[k] = v
-		}
-	}
-	r.Headers["authorization"] = "Bearer " + key
+	req.RequestContext.Authorizer.JWT = nil
+	req.RequestContext.Authorizer.Lambda = d.Context
+	a.aim(&req, method, target, body)
+	req.Headers["authorization"] = "Bearer " + key
 	for i := 0; i+1 < len(headers); i += 2 {
-		r.Headers[headers[i]] = headers[i+1]
+		req.Headers[headers[i]] = headers[i+1]
 	}
-	r.Body = body
-	resp, err := a.routes[route](context.Background(), r)
-	if err != nil {
-		a.t.Fatalf("%s %s: handler returned a Go error: %v", method, target, err)
-	}
-	out := reply{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
-	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &out.body); err != nil {
-			a.t.Fatalf("%s %s: body is not a JSON object: %q", method, target, resp.Body)
-		}
-	}
-	return out
+	return a.send(req)
 }
 
 func TestMe(t *testing.T) {
