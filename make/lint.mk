@@ -20,11 +20,19 @@ $(LINT_VENV)/.installed: requirements-lint.txt
 	touch $@
 
 .PHONY: lint-template
-lint-template: lint-venv ## sam validate --lint, cfn-lint, and sam build (samconfig.toml) into a scratch folder
+lint-template: lint-venv ## sam validate --lint, cfn-lint, sam build into a scratch folder, and the SAM event fixtures current
 	$(SAM) validate --lint --template template.yaml --region $(LINT_REGION)
 	$(LINT_VENV)/bin/cfn-lint --regions $(LINT_REGION) -- template.yaml
 	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
-		$(SAM_GO_ENV) $(SAM) build --template template.yaml --build-dir "$$dir/build"
+		$(SAM_GO_ENV) $(SAM) build --template template.yaml --build-dir "$$dir/build" && \
+		SAM="$(LINT_VENV)/bin/sam" tools/sam-events.sh "$$dir/events" && \
+		for f in $$(cd "$$dir/events" && find . -name '*.json'); do \
+			diff -u "$$f" "$$dir/events/$$f" || { echo "$$f differs from what this SAM CLI generates: make events"; exit 1; }; \
+		done
+
+.PHONY: events
+events: lint-venv ## Rewrite the test fixtures that `sam local generate-event` makes (tools/sam-events.sh)
+	SAM="$(LINT_VENV)/bin/sam" tools/sam-events.sh
 
 .PHONY: sam-build
 sam-build: lint-venv ## sam build for deployment, with the bootstrap flags (into .aws-sam)
