@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
+	"github.com/apitokens/apitokens/shared/openapitest"
 	"github.com/apitokens/apitokens/shared/samtemplate"
 )
 
@@ -94,6 +96,23 @@ func do(t *testing.T, method, url, auth, body string) reply {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// call is do against the project's own template: the answer must also be what openapi.yaml
+// describes, the gateway's refusals included.
+func call(t *testing.T, method, url, auth, body string) reply {
+	t.Helper()
+	r := do(t, method, url, auth, body)
+	doc, err := openapitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(method, url, strings.NewReader(body))
+	resp := &http.Response{StatusCode: r.status, Header: r.header, Body: io.NopCloser(strings.NewReader(r.body))}
+	if err := doc.Check(req, resp); err != nil {
+		t.Error(err)
+	}
+	return r
 }
 
 // echoed returns the event the echo test function received.
@@ -253,19 +272,19 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 	for _, rt := range srv.app.Routes {
 		url := srv.URL + path.ReplaceAllString(rt.Path, "tok_00000000000000000000000000")
 		t.Run(rt.Key(), func(t *testing.T) {
-			if r := do(t, rt.Method, url, "", ""); r.status != 401 || r.body != unauthorizedBody {
+			if r := call(t, rt.Method, url, "", ""); r.status != 401 || r.body != unauthorizedBody {
 				t.Errorf("no header: %d %s, want 401 %s", r.status, r.body, unauthorizedBody)
 			}
 			switch rt.Authorizer {
 			case "Session":
-				if r := do(t, rt.Method, url, "Bearer cbk_notasession", ""); r.status != 401 || r.header.Get("Www-Authenticate") == "" {
+				if r := call(t, rt.Method, url, "Bearer cbk_notasession", ""); r.status != 401 || r.header.Get("Www-Authenticate") == "" {
 					t.Errorf("key on a session route: %d %s, want 401 with www-authenticate", r.status, r.body)
 				}
-				if r := do(t, rt.Method, url, "Bearer "+agent, "{}"); isGateway(r.body) {
+				if r := call(t, rt.Method, url, "Bearer "+agent, "{}"); isGateway(r.body) {
 					t.Errorf("session: %d %s, want the function's answer", r.status, r.body)
 				}
 			case "ApiKey":
-				if r := do(t, rt.Method, url, "Bearer "+agent, "{}"); r.status != 403 || r.body != forbiddenBody {
+				if r := call(t, rt.Method, url, "Bearer "+agent, "{}"); r.status != 403 || r.body != forbiddenBody {
 					t.Errorf("session on a key route: %d %s, want 403 %s", r.status, r.body, forbiddenBody)
 				}
 			default:
@@ -275,17 +294,17 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 	}
 
 	t.Run("a session's key reaches the integration routes", func(t *testing.T) {
-		r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
+		r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
 		var created struct{ ID, Key string }
 		if err := json.Unmarshal([]byte(r.body), &created); r.status != 201 || err != nil || created.Key == "" {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
-		r = do(t, "GET", srv.URL+"/v1/me", "Bearer "+created.Key, "")
+		r = call(t, "GET", srv.URL+"/v1/me", "Bearer "+created.Key, "")
 		var me struct{ TokenID, UserID, EnvironmentID string }
 		if err := json.Unmarshal([]byte(r.body), &me); r.status != 200 || err != nil || me.TokenID != created.ID || me.UserID != "u-agent" || me.EnvironmentID != "env-1" {
 			t.Errorf("me: %d %s, want token %s of u-agent in env-1", r.status, r.body, created.ID)
 		}
-		if r := do(t, "GET", srv.URL+"/v1/tokens", "Bearer "+created.Key, ""); r.status != 401 {
+		if r := call(t, "GET", srv.URL+"/v1/tokens", "Bearer "+created.Key, ""); r.status != 401 {
 			t.Errorf("key on a management route: %d %s, want 401", r.status, r.body)
 		}
 	})
@@ -298,21 +317,21 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"x","type":"admin"}`); r.status != 403 || !strings.Contains(r.body, `"code":"admin_required"`) {
+		if r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"x","type":"admin"}`); r.status != 403 || !strings.Contains(r.body, `"code":"admin_required"`) {
 			t.Errorf("agent creating an admin token: %d %s, want 403 admin_required", r.status, r.body)
 		}
-		if r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+admin, `{"name":"Office","type":"admin"}`); r.status != 201 {
+		if r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+admin, `{"name":"Office","type":"admin"}`); r.status != 201 {
 			t.Errorf("admin creating an admin token: %d %s, want 201", r.status, r.body)
 		}
-		r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
+		r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
 		var tok struct{ ID, Key, Name string }
 		if err := json.Unmarshal([]byte(r.body), &tok); r.status != 201 || err != nil || tok.Name != "Zapier Sync" {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
-		if r := do(t, "GET", srv.URL+"/v1/tokens", "Bearer "+agent, ""); r.status != 200 || !strings.Contains(r.body, tok.ID) {
+		if r := call(t, "GET", srv.URL+"/v1/tokens", "Bearer "+agent, ""); r.status != 200 || !strings.Contains(r.body, tok.ID) {
 			t.Errorf("list: %d, want the new token in it", r.status)
 		}
-		me := func() int { return do(t, "GET", srv.URL+"/v1/me", "Bearer "+tok.Key, "").status }
+		me := func() int { return call(t, "GET", srv.URL+"/v1/me", "Bearer "+tok.Key, "").status }
 		if s := me(); s != 200 {
 			t.Fatalf("me with the new key: %d", s)
 		}
@@ -333,19 +352,19 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 				time.Sleep(250 * time.Millisecond)
 			}
 		}
-		if r := do(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/deactivate", "Bearer "+agent, ""); r.status != 200 {
+		if r := call(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/deactivate", "Bearer "+agent, ""); r.status != 200 {
 			t.Fatalf("deactivate: %d %s", r.status, r.body)
 		}
 		within("deactivate", 403)
-		if r := do(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/activate", "Bearer "+agent, ""); r.status != 200 {
+		if r := call(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/activate", "Bearer "+agent, ""); r.status != 200 {
 			t.Fatalf("activate: %d %s", r.status, r.body)
 		}
 		within("activate", 200)
-		if r := do(t, "DELETE", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 204 {
+		if r := call(t, "DELETE", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 204 {
 			t.Fatalf("delete: %d %s", r.status, r.body)
 		}
 		within("delete", 403)
-		if r := do(t, "GET", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 404 {
+		if r := call(t, "GET", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 404 {
 			t.Errorf("get after delete: %d, want 404", r.status)
 		}
 	})
