@@ -51,17 +51,8 @@ lint-go: ## gofmt, go vet, staticcheck, and go mod tidy must leave nothing to ch
 	$(GO) mod tidy -diff
 
 .PHONY: bench
-bench: venv ## Run the Go benchmarks with allocations
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
-
-.PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
-	@for pkg in $$($(GO) list ./...); do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "fuzz $$pkg $$target"; \
-			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+bench: venv ## Benchmark the hot paths and every function's cold start; print and write build/bench/report.md
+	$(GO) run ./cmd/localapi/benchreport -benchtime $(BENCHTIME) -out $(BUILD)/bench/report.md
 
 .PHONY: clean
 clean: ## Remove build output

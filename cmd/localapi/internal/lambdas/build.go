@@ -36,6 +36,12 @@ func BootstrapPath(outDir, logicalID string) string {
 // with the flags SAM's go1.x build method uses, at most parallel at a time. It returns every
 // build failure, joined.
 func Build(ctx context.Context, root, outDir string, fns []*samapp.Function, parallel int) error {
+	return BuildFor(ctx, root, outDir, fns, parallel, runtime.GOOS, runtime.GOARCH)
+}
+
+// BuildFor is Build for another platform, such as linux/arm64, the architecture the template
+// deploys to.
+func BuildFor(ctx context.Context, root, outDir string, fns []*samapp.Function, parallel int, goos, goarch string) error {
 	if parallel < 1 {
 		parallel = 1
 	}
@@ -46,14 +52,14 @@ func Build(ctx context.Context, root, outDir string, fns []*samapp.Function, par
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = buildFunction(ctx, root, outDir, f)
+			errs[i] = buildFunction(ctx, root, outDir, f, goos, goarch)
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func buildFunction(ctx context.Context, root, outDir string, f *samapp.Function) error {
+func buildFunction(ctx context.Context, root, outDir string, f *samapp.Function, goos, goarch string) error {
 	if f.Runtime != "" && !strings.HasPrefix(f.Runtime, "provided") {
 		return fmt.Errorf("function %s: runtime %s: the local run builds Go functions for provided runtimes only", f.LogicalID, f.Runtime)
 	}
@@ -64,7 +70,7 @@ func buildFunction(ctx context.Context, root, outDir string, f *samapp.Function)
 	if _, err := os.Stat(f.CodeDir); err != nil {
 		return fmt.Errorf("function %s: %w", f.LogicalID, err)
 	}
-	env := []string{"CGO_ENABLED=0", "GOOS=" + runtime.GOOS, "GOARCH=" + runtime.GOARCH}
+	env := []string{"CGO_ENABLED=0", "GOOS=" + goos, "GOARCH=" + goarch}
 	err = goBuild(ctx, root, env,
 		"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
 		"-o", BootstrapPath(outDir, f.LogicalID), "./"+filepath.ToSlash(pkg))

@@ -2,10 +2,13 @@ package lambdas
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +39,12 @@ func (l *lines) String() string {
 // startEcho builds the echo test function and runs it under the emulator.
 func startEcho(t *testing.T, timeout time.Duration) (*Function, *lines) {
 	t.Helper()
+	return startEchoWith(t, timeout, Options{})
+}
+
+// startEchoWith is startEcho with options.
+func startEchoWith(t *testing.T, timeout time.Duration, opts Options) (*Function, *lines) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs a function")
 	}
@@ -59,7 +68,7 @@ func startEcho(t *testing.T, timeout time.Duration) (*Function, *lines) {
 		t.Fatal(err)
 	}
 	console := &lines{}
-	fn, err := Start(ctx, rie, BootstrapPath(out, f.LogicalID), f, map[string]string{"TABLE_NAME": "local"}, console)
+	fn, err := StartWith(ctx, rie, BootstrapPath(out, f.LogicalID), f, map[string]string{"TABLE_NAME": "local"}, console, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +162,66 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	}
 	if len(after) != 0 {
 		t.Errorf("descendants after Stop = %v, want none", after)
+	}
+}
+
+func TestStartWithInfoLogReportsInit(t *testing.T) {
+	fn, console := startEchoWith(t, 3*time.Second, Options{LogLevel: "info"})
+	if _, err := invoke(t, fn, "/ok"); err != nil {
+		t.Fatal(err)
+	}
+	// The emulator logs INIT REPORT before it answers, but its output comes through a pipe.
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(console.String(), "INIT REPORT(durationMs: ") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out := console.String(); !strings.Contains(out, "[EchoFunction] ") || !strings.Contains(out, "INIT REPORT(durationMs: ") {
+		t.Errorf("output lacks the emulator's INIT REPORT line:\n%s", out)
+	}
+	children, err := proctree.Descendants(fn.PID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var comms []string
+	for _, c := range children {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c))
+		comms = append(comms, strings.TrimSpace(string(b)))
+	}
+	if !slices.Contains(comms, "bootstrap") {
+		t.Errorf("processes under PID %d: got %v, want the bootstrap among them", fn.PID(), comms)
+	}
+}
+
+func TestBuildFor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function")
+	}
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	f := &samapp.Function{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")}
+	for _, tt := range []struct {
+		goarch string
+		want   elf.Machine
+	}{
+		{"arm64", elf.EM_AARCH64},
+		{"amd64", elf.EM_X86_64},
+	} {
+		t.Run(tt.goarch, func(t *testing.T) {
+			dir := filepath.Join(out, tt.goarch)
+			if err := BuildFor(context.Background(), root, dir, []*samapp.Function{f}, 1, "linux", tt.goarch); err != nil {
+				t.Fatal(err)
+			}
+			bin, err := elf.Open(BootstrapPath(dir, f.LogicalID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bin.Close()
+			if bin.Machine != tt.want {
+				t.Errorf("machine: got %v, want %v", bin.Machine, tt.want)
+			}
+		})
 	}
 }

@@ -43,9 +43,25 @@ type Function struct {
 // the function print goes to out as one Write, prefixed with "[Name] "; out must be safe for
 // concurrent use.
 func Start(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer) (*Function, error) {
+	return StartWith(ctx, rie, bootstrap, f, env, out, Options{})
+}
+
+// Options adjusts how StartWith runs the emulator.
+type Options struct {
+	// LogLevel is the emulator's own log level, "warn" when empty. At "info" it reports each
+	// init phase, among others with a line "INIT REPORT(durationMs: …)": the time from starting
+	// the bootstrap until it first asks the runtime API for an event.
+	LogLevel string
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
+	if opts.LogLevel == "" {
+		opts.LogLevel = "warn"
+	}
 	var lastErr error
 	for range 3 {
-		fn, err := startOnce(ctx, rie, bootstrap, f, env, out)
+		fn, err := startOnce(ctx, rie, bootstrap, f, env, out, opts)
 		if err == nil {
 			return fn, nil
 		}
@@ -54,14 +70,14 @@ func Start(ctx context.Context, rie, bootstrap string, f *samapp.Function, env m
 	return nil, fmt.Errorf("start %s under the runtime interface emulator: %w", f.LogicalID, lastErr)
 }
 
-func startOnce(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer) (*Function, error) {
+func startOnce(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	cmd := exec.Command(rie,
-		"--log-level", "warn",
+		"--log-level", opts.LogLevel,
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
 		bootstrap)
@@ -247,6 +263,9 @@ func (f *Function) Stop() {
 		_ = syscall.Kill(c, syscall.SIGKILL)
 	}
 }
+
+// PID returns the emulator's process id; the bootstrap, once started, is its child.
+func (f *Function) PID() int { return f.cmd.Process.Pid }
 
 // Done is closed when the emulator process has exited.
 func (f *Function) Done() <-chan struct{} { return f.done }

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/shared/authorizer"
+	"github.com/apitokens/apitokens/shared/emulator"
+	"github.com/apitokens/apitokens/shared/handlers"
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/shared/service"
+)
+
+// benchEnvironment is the environment (brokerage) every call comes from. Each dashboard call
+// comes from a user of its own, an administrator, so that none reaches the token limit.
+const benchEnvironment = "env-bench"
+
+// awsSide stands up, in the local AWS emulator, the table and the secret of one cold start, so
+// that every cold start finds the same state: the emulator copies a whole table on every
+// transaction, and a table that grew over the runs would slow the later ones down.
+type awsSide struct {
+	cfg      aws.Config
+	tmpl     *samtemplate.Template
+	endpoint string
+	seq      atomic.Int64
+}
+
+// stage is the AWS side of one cold start and what makes tokens in it: the handlers and the key
+// authorizer of the shared packages, run in this process.
+type stage struct {
+	env  map[string]string
+	deps *service.Deps
+	seq  *atomic.Int64
+}
+
+// newStage provisions a table and a secret for one cold start of f.
+func (a *awsSide) newStage(ctx context.Context, f *samapp.Function) (*stage, error) {
+	n := a.seq.Add(1)
+	res, err := emulator.Provision(ctx, a.cfg, a.tmpl, fmt.Sprintf("apitokens-bench-%d", n), fmt.Sprintf("apitokens-keyring-bench-%d", n))
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"AWS_ENDPOINT_URL":      a.endpoint,
+		"AWS_REGION":            emulator.Region,
+		"AWS_DEFAULT_REGION":    emulator.Region,
+		"AWS_ACCESS_KEY_ID":     "emulator",
+		"AWS_SECRET_ACCESS_KEY": "emulator",
+		"TABLE_NAME":            res.TableName,
+		"KEYRING_SECRET_ID":     res.SecretARN,
+	}
+	// The function's own configuration (claim names, key prefix), pointed at this table.
+	all := maps.Clone(f.Environment)
+	maps.Copy(all, env)
+	cfg, err := service.ConfigFromEnv(func(k string) string { return all[k] })
+	if err != nil {
+		return nil, err
+	}
+	deps, err := service.New(cfg, a.cfg, service.Logger(io.Discard))
+	if err != nil {
+		return nil, err
+	}
+	return &stage{env: env, deps: deps, seq: &a.seq}, nil
+}
+
+func (s *stage) user() string { return fmt.Sprintf("bench-user-%d", s.seq.Add(1)) }
+
+// mint creates a token for user, as the create route would, and returns its id and key.
+func (s *stage) mint(ctx context.Context, user string) (id, key string, err error) {
+	rt := samapp.Route{Method: "POST", Path: "/v1/tokens"}
+	resp, err := handlers.CreateToken(s.deps)(ctx, sessionRequest(rt, s.deps.Config.Claims, user, nil, `{"name":"bench"}`))
+	if err != nil {
+		return "", "", fmt.Errorf("create a token: %w", err)
+	}
+	var created struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	if resp.StatusCode != 201 || json.Unmarshal([]byte(resp.Body), &created) != nil || created.ID == "" {
+		return "", "", fmt.Errorf("create a token: answered %d %.300s", resp.StatusCode, resp.Body)
+	}
+	return created.ID, created.Key, nil
+}
+
+// keyContext mints a key and returns it with what the key authorizer answers for it.
+func (s *stage) keyContext(ctx context.Context) (string, map[string]any, error) {
+	_, key, err := s.mint(ctx, s.user())
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := authorizer.New(s.deps.Format, s.deps.Keys, s.deps.Store, 0).Check(ctx, "Bearer "+key)
+	if err != nil || !d.Allowed {
+		return "", nil, fmt.Errorf("the key authorizer did not allow a new key: %s, %v", d.Reason, err)
+	}
+	return key, d.Context, nil
+}
+
+// calls returns, for f, the events of one cold start (the first call and the warm ones) and the
+// environment to run it with. Every call is a real one: a route's function gets the event API
+// Gateway would send it once its authorizer allowed the call, about a token made for that call
+// alone (some calls delete or suspend theirs); the key authorizer gets a real key.
+func calls(ctx context.Context, a *awsSide, app *samapp.App, f *samapp.Function, n int) (map[string]string, [][]byte, error) {
+	s, err := a.newStage(ctx, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([][]byte, 0, n)
+	for _, la := range app.LambdaAuthorizers {
+		if la.Function != f.LogicalID {
+			continue
+		}
+		rt, _ := findRoute(app, func(r samapp.Route) bool { return r.Authorizer == la.Name })
+		// A key never checked before, as a new integration's first call would bring.
+		_, key, err := s.mint(ctx, s.user())
+		if err != nil {
+			return nil, nil, err
+		}
+		for range n {
+			out = append(out, mustJSON(authorizerRequest(rt, key)))
+		}
+		return s.env, out, nil
+	}
+
+	rt, ok := findRoute(app, func(r samapp.Route) bool { return r.Function == f.LogicalID })
+	if !ok {
+		return nil, nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
+	}
+	var keyCtx map[string]any
+	if app.LambdaAuthorizers[rt.Authorizer] != nil {
+		if _, keyCtx, err = s.keyContext(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := range n {
+		params := map[string]string{}
+		for _, p := range pathParams(rt.Path) {
+			params[p] = "bench"
+		}
+		body := ""
+		switch rt.Method {
+		case "POST", "PATCH", "PUT":
+			body = fmt.Sprintf(`{"name":"bench %d"}`, i)
+		}
+		switch {
+		case app.JWTAuthorizers[rt.Authorizer] != nil:
+			user := s.user()
+			if _, ok := params["id"]; ok {
+				if params["id"], _, err = s.mint(ctx, user); err != nil {
+					return nil, nil, err
+				}
+			}
+			out = append(out, mustJSON(sessionRequest(rt, s.deps.Config.Claims, user, params, body)))
+		case keyCtx != nil:
+			out = append(out, mustJSON(keyRequest(rt, keyCtx, params, body)))
+		default:
+			out = append(out, mustJSON(request(rt, params, body)))
+		}
+	}
+	return s.env, out, nil
+}
+
+func findRoute(app *samapp.App, match func(samapp.Route) bool) (samapp.Route, bool) {
+	for _, r := range app.Routes {
+		if match(r) {
+			return r, true
+		}
+	}
+	return samapp.Route{Method: "GET", Path: "/"}, false
+}
+
+// pathParams returns the names of a route path's parameters: id for /v1/tokens/{id}.
+func pathParams(path string) []string {
+	var out []string
+	for seg := range strings.SplitSeq(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.TrimSuffix(seg[1:len(seg)-1], "+"))
+		}
+	}
+	return out
+}
+
+// request returns the payload format 2.0 event of a call to rt, without its authorizer's part.
+func request(rt samapp.Route, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	path := rt.Path
+	for k, v := range params {
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+		path = strings.ReplaceAll(path, "{"+k+"+}", v)
+	}
+	method := rt.Method
+	if method == "ANY" {
+		method = "GET"
+	}
+	now := time.Now()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: rt.Key(), RawPath: path, Body: body,
+		Headers:        map[string]string{"host": "localhost", "user-agent": "benchreport"},
+		PathParameters: params,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: rt.Key(), Stage: "$default", RequestID: requestID(), APIID: "benchapi",
+			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "benchreport",
+			},
+		},
+	}
+	if body != "" {
+		ev.Headers["content-type"] = "application/json"
+	}
+	return ev
+}
+
+// sessionRequest is a call of a dashboard user, an administrator of benchEnvironment, with the
+// claims API Gateway's JWT authorizer verified.
+func sessionRequest(rt samapp.Route, claims httpapi.ClaimNames, user string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	ev := request(rt, params, body)
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
+			"sub":              user,
+			claims.Environment: benchEnvironment,
+			claims.Groups:      "[" + claims.AdminGroup + "]",
+		}},
+	}
+	return ev
+}
+
+// keyRequest is a call of an integration that the key authorizer allowed with context keyCtx.
+func keyRequest(rt samapp.Route, keyCtx map[string]any, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	ev := request(rt, params, body)
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: keyCtx}
+	return ev
+}
+
+// authorizerRequest is the key authorizer's REQUEST event for a call of rt with key.
+func authorizerRequest(rt samapp.Route, key string) events.APIGatewayV2CustomAuthorizerV2Request {
+	ev := request(rt, nil, "")
+	ev.Headers["authorization"] = "Bearer " + key
+	return events.APIGatewayV2CustomAuthorizerV2Request{
+		Version: "2.0", Type: "REQUEST", IdentitySource: []string{"Bearer " + key},
+		RouteArn: "arn:aws:execute-api:" + emulator.Region + ":" + samapp.AccountID + ":benchapi/$default/" + ev.RequestContext.HTTP.Method + ev.RawPath,
+		RouteKey: ev.RouteKey, RawPath: ev.RawPath, Headers: ev.Headers, RequestContext: ev.RequestContext,
+	}
+}
+
+// httpAnswer sums up a route's result by its status code.
+func httpAnswer(result []byte) string {
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(result, &resp) != nil || resp.StatusCode == 0 {
+		return "a result"
+	}
+	return strconv.Itoa(resp.StatusCode)
+}
+
+// authorizerAnswer sums up the key authorizer's result.
+func authorizerAnswer(result []byte) string {
+	var resp events.APIGatewayV2CustomAuthorizerSimpleResponse
+	switch {
+	case json.Unmarshal(result, &resp) != nil:
+		return "not a simple response"
+	case resp.IsAuthorized:
+		return "allowed"
+	}
+	return "refused"
+}
+
+func requestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only aws-lambda-go's event structs are marshalled here
+	}
+	return b
+}
