@@ -97,6 +97,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if state == "" {
 		state = filepath.Join(root, StateDir)
 	}
+	// Absolute, since each function runs in its own folder and finds its files from there.
+	if state, err = filepath.Abs(state); err != nil {
+		return nil, err
+	}
 	s.stateDir = state
 	buildDir := filepath.Join(state, "build")
 
