@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,7 @@ import (
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
 	"github.com/apitokens/apitokens/shared/openapitest"
 	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/shared/secretscan"
 )
 
 // buffer is a concurrency-safe output sink.
@@ -67,8 +69,21 @@ func startServer(t *testing.T, template string) (*Server, *buffer) {
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
-	t.Cleanup(srv.Close)
+	secretscan.Shared().AddKeyRing(srv.res.KeyRing)
+	t.Cleanup(func() {
+		srv.Close()
+		for _, f := range secretscan.Shared().Log(t.Name()+" local run output", out.String()) {
+			t.Error(f)
+		}
+	})
 	return srv, out
+}
+
+// TestMain prints how much output and how many error bodies the tests held to "no secret".
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fmt.Println(secretscan.Shared().Summary())
+	os.Exit(code)
 }
 
 type reply struct {
@@ -95,6 +110,11 @@ func do(t *testing.T, method, url, auth, body string) reply {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		for _, f := range secretscan.Shared().Body(fmt.Sprintf("%s %s → %d", method, req.URL.Path, resp.StatusCode), string(b)) {
+			t.Error(f)
+		}
+	}
 	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -21,11 +22,16 @@ import (
 	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/shared/secretscan"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := emulatortest.Main(m)
+	fmt.Println(secretscan.Shared().Summary())
+	os.Exit(code)
+}
 
 type fixture struct {
 	t      testing.TB
@@ -50,6 +56,12 @@ func newFixture(t testing.TB) *fixture {
 	f.store = tokenstore.New(f.env.DB, f.env.TableName).WithClock(f.clock)
 	f.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN).WithClock(f.clock)
 	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL).WithClock(f.clock)
+	secretscan.Shared().AddKeyRing(f.env.KeyRing)
+	t.Cleanup(func() {
+		for _, finding := range secretscan.Shared().Log(t.Name()+" authorizer logs", f.logs.String()) {
+			t.Error(finding)
+		}
+	})
 	return f
 }
 

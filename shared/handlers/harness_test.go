@@ -2,8 +2,8 @@ package handlers_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,6 +20,7 @@ import (
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/openapitest"
+	"github.com/apitokens/apitokens/shared/secretscan"
 	"github.com/apitokens/apitokens/shared/service"
 )
 
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
+	fmt.Println(secretscan.Shared().Summary())
 	os.Exit(code)
 }
 
@@ -119,7 +121,11 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		"GET /v1/hooks/events":            handlers.ListHookEvents(a.deps),
 	}
 	a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
+	secretscan.Shared().AddKeyRing(env.KeyRing)
 	t.Cleanup(func() {
+		for _, f := range secretscan.Shared().Log(t.Name()+" function logs", a.logs.String()) {
+			t.Error(f)
+		}
 		if t.Failed() {
 			t.Logf("function logs:\n%s", a.logs.String())
 		}
@@ -218,6 +224,9 @@ func (a *api) send(req httpapi.Request) reply {
 		}
 	}
 	if r.status >= 400 {
+		for _, f := range secretscan.Shared().Body(fmt.Sprintf("%s %s → %d", method, target, r.status), resp.Body) {
+			a.t.Error(f)
+		}
 		if ct := resp.Headers["content-type"]; ct != "application/problem+json" || r.str("code") == "" || r.body["status"] != float64(r.status) {
 			a.t.Fatalf("%s %s: error %d is not problem+json with a code: %s %s", method, target, r.status, ct, resp.Body)
 		}
