@@ -84,6 +84,12 @@ func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) err
 		{Put: audit},
 	}})
 	if reasons, ok := cancelReasons(err); ok {
+		// The token's id is new, so only this call can have stored it: an earlier attempt
+		// committed and its answer was lost, and the retry was refused on the conditions that
+		// attempt made true (over the limit, too, when it took the last slot).
+		if reasons[0] == conditionFailed && s.committed(ctx, audit) {
+			return nil
+		}
 		if reasons[2] == conditionFailed {
 			return ErrLimitReached
 		}
@@ -321,6 +327,9 @@ func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
 		types.TransactWriteItem{Put: audit},
 	)
+	if errors.Is(err, ErrNotFound) && s.committed(ctx, audit) {
+		return nil // this call deleted it; only the answer to an earlier attempt was lost
+	}
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", t.ID, err)
 	}
@@ -453,6 +462,19 @@ func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]
 		return nil, err
 	}
 	return &types.Put{TableName: &s.table, Item: item}, nil
+}
+
+// committed reports whether the transaction that carried audit is stored. The SDK retries a
+// transaction whose answer was lost with the same ClientRequestToken; DynamoDB answers such a
+// retry as the success it was, but an emulator that ignores the token runs it again and cancels
+// it on the conditions the first attempt made true. The audit record's id is made for one call,
+// so finding it tells that this call's own transaction committed.
+func (s *Store) committed(ctx context.Context, audit *types.Put) bool {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: map[string]types.AttributeValue{"pk": audit.Item["pk"], "sk": audit.Item["sk"]},
+		ConsistentRead: aws.Bool(true),
+	})
+	return err == nil && out.Item != nil
 }
 
 func (s *Store) tokenUpdate(t Token, e expression.Expression) types.TransactWriteItem {
