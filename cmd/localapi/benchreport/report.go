@@ -323,10 +323,9 @@ const howMeasured = `- **RIE Init Duration** is the figure of the emulator's REP
 // initWork says what every function does before lambda.Start.
 const initWork = `Every function's main calls service.FromEnv and hands its handler to lambda.Start; the key
 authorizer also builds its in-memory cache (authorizer.New, empty). FromEnv reads the
-configuration from the environment, runs config.LoadDefaultConfig (environment variables, shared
-config files if any; no network call: in Lambda the region and the credentials come from the
-environment, and credentials are only resolved, lazily, by the first AWS call) and builds the
-DynamoDB and Secrets Manager clients, which call nothing either. The key ring is not fetched in
+configuration from the environment, builds the AWS configuration from the variables Lambda sets
+(region, the execution role's credentials, the optional endpoint override; no files, no network
+call) and builds the DynamoDB and Secrets Manager clients, which call nothing either. The key ring is not fetched in
 init: keyring.Source fetches it on first use, so the functions that never need it never call
 Secrets Manager. So main waits on nothing.`
 
@@ -336,10 +335,11 @@ need, and waits on nothing. The one thing not every function needs, the Secrets 
 the functions without the key ring, costs microseconds to build and is linked in any case
 through package service. What the key authorizer's init has beyond hello world's is the cost of
 a larger program: the AWS SDK's package initialisation (chiefly the DynamoDB client's generated
-schemas and endpoint table, and, together about as much again, the schemas and endpoint tables of
-the STS, SSO and sign-in clients that config links in for its credential providers), which runs
-before main and cannot be deferred by this code, and loading and starting a binary about twice
-the size. Only linking less would shorten it.`
+schemas and endpoint table, then the Secrets Manager client's), which runs before main and cannot
+be deferred by this code, and loading and starting a larger binary. FromEnv no longer uses
+config.LoadDefaultConfig, whose credential providers linked in the STS, SSO and sign-in clients
+and about as much package initialisation again; only dropping the SDK clients themselves would
+shorten it further.`
 
 func cell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
