@@ -1,15 +1,16 @@
 # Fuzzing, included by the Makefile; uses its GO and FUZZTIME. Every fuzz target of every
-# package runs in turn for the given time, from its seed corpus (testdata/fuzz/<target> and its
-# f.Add seeds); an input that fails is written under testdata/fuzz/<target> and the run stops.
+# package runs in turn for the given time, from its seed corpus (testdata/fuzz/<target> and the
+# target's f.Add seeds); an input that fails is written under testdata/fuzz/<target> and the
+# run stops there.
 
 FUZZTIME_CI ?= 8s
 
-# fuzz-all runs each fuzz target for $(1). Only packages whose tests define one are listed, so
-# no other test binary is built or started.
+# fuzz-all runs each fuzz target for $(1). The targets are read from the test files, so that no
+# test binary is built or started just to list them.
 define fuzz-all
 	@for pkg in $$($(GO) list ./...); do \
-		grep -qs '^func Fuzz' $$($(GO) list -f '{{.Dir}}' $$pkg)/*_test.go || continue; \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
 			echo "fuzz $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(1) $$pkg; \
 		done; \
@@ -21,5 +22,5 @@ fuzz: venv ## Run every fuzz target for FUZZTIME each (default 10s)
 	$(call fuzz-all,$(FUZZTIME))
 
 .PHONY: fuzz-ci
-fuzz-ci: venv ## Run every fuzz target for FUZZTIME_CI each (default 8s): the bounded run CI makes
+fuzz-ci: venv ## Run every fuzz target for FUZZTIME_CI each (default 8s): the bounded run for CI
 	$(call fuzz-all,$(FUZZTIME_CI))

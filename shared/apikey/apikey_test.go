@@ -137,26 +137,34 @@ func TestNewFormat(t *testing.T) {
 	}
 }
 
+// FuzzParse feeds Parse any text: it accepts exactly the prefix, 43 base62 characters and the
+// base62 CRC32 of the two, refuses everything else with ErrMalformed, and what it accepts the
+// scanners' pattern matches.
 func FuzzParse(f *testing.F) {
 	format := mustFormat(f)
-	good, _ := format.Generate()
+	good, err := format.Generate()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(good)
 	f.Add("")
 	f.Add("cbk_")
 	f.Add(good[:len(good)-1] + "0")
+	pattern := regexp.MustCompile(`^` + format.Pattern() + `$`)
 	f.Fuzz(func(t *testing.T, s string) {
+		want := len(s) == format.Len() && strings.HasPrefix(s, format.Prefix()) &&
+			strings.Trim(s[len(format.Prefix()):], alphabet) == "" &&
+			s[len(s)-checksumLen:] == string(appendChecksum(nil, checksum(s[:len(s)-checksumLen])))
 		err := format.Parse(s)
 		if err != nil && err != ErrMalformed {
 			t.Fatalf("Parse returned %v, want nil or ErrMalformed", err)
 		}
-		if err == nil {
-			// Anything accepted must look like a key to a scanner too, and round-trip its checksum.
-			if !regexp.MustCompile(`^` + format.Pattern() + `$`).MatchString(s) {
-				t.Fatalf("Parse accepted %q, which Pattern does not match", s)
-			}
-			if want := string(appendChecksum(nil, checksum(s[:len(s)-checksumLen]))); s[len(s)-checksumLen:] != want {
-				t.Fatalf("Parse accepted a checksum that is not the CRC32 of the body")
-			}
+		// The messages name the input by its hint: an accepted one is shaped like a key.
+		if got := err == nil; got != want {
+			t.Fatalf("Parse(%d bytes, %s) accepted %v, want %v", len(s), format.Hint(s), got, want)
+		}
+		if err == nil && !pattern.MatchString(s) {
+			t.Fatalf("Parse accepted %s, which Pattern does not match", format.Hint(s))
 		}
 	})
 }

@@ -68,24 +68,35 @@ func TestDecodeRefuses(t *testing.T) {
 	}
 }
 
+// FuzzDecode feeds Decode any text. It refuses with ErrInvalid whatever this package did not
+// seal; what it opens is exactly the key it sealed; and no text opens under two scopes, so a
+// cursor never reaches past the query it was made for.
 func FuzzDecode(f *testing.F) {
 	r := ring(f)
 	scope := Scope("tokens", "env1", "ann", "ann", "")
-	good, _ := Encode(r, scope, map[string]string{"pk": "ENV#env1", "sk": "TOKEN#tok_1"})
+	other := Scope("tokens", "env1", "ann", "ann", "active")
+	key := map[string]string{"pk": "ENV#env1", "sk": "TOKEN#tok_1"}
+	good, err := Encode(r, scope, key)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add(good + "A")
 	f.Add("")
 	f.Add("AAAA")
 	f.Fuzz(func(t *testing.T, s string) {
-		key, err := Decode(r, scope, s)
+		got, err := Decode(r, scope, s)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) || key != nil {
-				t.Fatalf("Decode = %v, %v", key, err)
+			if !errors.Is(err, ErrInvalid) || got != nil {
+				t.Fatalf("Decode(%q) = %v, %v, want nil, ErrInvalid", s, got, err)
 			}
-			return
+		} else if !reflect.DeepEqual(got, key) {
+			// Only a cursor this package sealed opens; the fuzzer cannot forge one.
+			t.Fatalf("Decode(%q) = %v, want the sealed key %v or ErrInvalid", s, got, key)
 		}
-		// Only a cursor this package sealed may open; the fuzzer cannot forge one.
-		if s != good {
-			t.Fatalf("Decode accepted a cursor it did not make: %q", s)
+		if again, otherErr := Decode(r, other, s); err == nil && otherErr == nil {
+			t.Fatalf("Decode(%q) opened under two scopes: %v", s, again)
 		}
 	})
 }

@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,22 +75,101 @@ func TestDecodeJSONRefuses(t *testing.T) {
 	}
 }
 
+// FuzzDecodeJSON feeds DecodeJSON any body, raw or base64, under any Content-Type. A refusal is
+// a 4xx *Error with a code. What it accepts is JSON under a JSON media type, one object (or null,
+// which sets nothing) whose fields are all fields of dst, decoded as encoding/json decodes it;
+// the decoded value survives a round trip; and every object of dst's fields, with string or
+// null values, is accepted.
 func FuzzDecodeJSON(f *testing.F) {
-	f.Add(`{"name":"Zapier Sync"}`)
-	f.Add(`{"name":"x","type":"admin","expiresAt":"2030-01-01T00:00:00Z"}`)
-	f.Add(`{"name":null}`)
-	f.Add(`{"nam\u0065":"x"}`)
-	f.Fuzz(func(t *testing.T, body string) {
+	f.Add(`{"name":"Zapier Sync"}`, "application/json", false)
+	f.Add(`{"name":"x","type":"admin","expiresAt":"2030-01-01T00:00:00Z"}`, "application/json; charset=utf-8", false)
+	f.Add(`{"name":null}`, "", false)
+	f.Add(`{"nam\u0065":"x"}`, "application/merge-patch+json", false)
+	f.Add(base64.StdEncoding.EncodeToString([]byte(`{"type":"user"}`)), "application/json", true)
+	f.Fuzz(func(t *testing.T, body, contentType string, b64 bool) {
+		req := Request{Headers: map[string]string{}, Body: body, IsBase64Encoded: b64}
+		if contentType != "" {
+			req.Headers["content-type"] = contentType
+		}
+		raw := []byte(body)
+		if b64 {
+			raw, _ = base64.StdEncoding.DecodeString(body)
+		}
+		mt, _, mtErr := mime.ParseMediaType(contentType)
+		jsonType := contentType == "" || mtErr == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+		trimmed := bytes.TrimSpace(raw)
+
 		var dst createBody
-		err := DecodeJSON(jsonRequest(body), MaxBody, &dst)
-		if err == nil {
+		err := DecodeJSON(req, MaxBody, &dst)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
+				t.Fatalf("DecodeJSON(%q) = %v, want a 4xx *Error with a code", body, err)
+			}
+			// Every object of known fields with string or null values, under a JSON media type
+			// and within the limit, is accepted.
+			if jsonType && len(raw) <= MaxBody && stringFields(trimmed, "name", "type", "expiresAt") {
+				t.Fatalf("DecodeJSON(%q) = %v, want the object accepted", trimmed, err)
+			}
 			return
 		}
-		var e *Error
-		if !errors.As(err, &e) || e.Status < 400 || e.Status > 499 || e.Code == "" {
-			t.Fatalf("DecodeJSON(%q) = %v, want a 4xx *Error with a code", body, err)
+
+		if !jsonType {
+			t.Fatalf("DecodeJSON accepted Content-Type %q", contentType)
+		}
+		if !json.Valid(trimmed) || trimmed[0] != '{' && string(trimmed) != "null" {
+			t.Fatalf("DecodeJSON accepted %q, which is not one JSON object", trimmed)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &fields); err != nil {
+			t.Fatalf("DecodeJSON accepted %q: %v", trimmed, err)
+		}
+		for k := range fields {
+			// encoding/json matches field names without regard to case.
+			if !strings.EqualFold(k, "name") && !strings.EqualFold(k, "type") && !strings.EqualFold(k, "expiresAt") {
+				t.Fatalf("DecodeJSON accepted unknown field %q", k)
+			}
+		}
+		var plain createBody
+		if err := json.Unmarshal(trimmed, &plain); err != nil || !reflect.DeepEqual(plain, dst) {
+			t.Fatalf("DecodeJSON(%q) decoded %+v, encoding/json %+v (%v)", trimmed, dst, plain, err)
+		}
+		again, err := json.Marshal(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back createBody
+		if err := DecodeJSON(jsonRequest(string(again)), MaxBody, &back); err != nil || !reflect.DeepEqual(back, dst) {
+			t.Fatalf("round trip of %s: got %+v, %v, want %+v", again, back, err, dst)
 		}
 	})
+}
+
+// stringFields reports whether b is one JSON object whose fields, each named once, are among
+// names and hold a string or null.
+func stringFields(b []byte, names ...string) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, _ := tok.(string)
+		if err != nil || seen[name] || !slices.Contains(names, name) {
+			return false
+		}
+		seen[name] = true
+		var v *string
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 func claimsRequest(claims map[string]string) Request {

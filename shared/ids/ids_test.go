@@ -1,6 +1,7 @@
 package ids
 
 import (
+	"regexp"
 	"sort"
 	"testing"
 	"time"
@@ -49,12 +50,23 @@ func TestValidRefuses(t *testing.T) {
 	}
 }
 
+// FuzzValid feeds Valid any text: it accepts exactly what the pattern openapi.yaml gives token
+// ids matches (the prefix, then 26 Crockford base32 digits of which the first is at most 7), and
+// never an id of another kind.
 func FuzzValid(f *testing.F) {
 	f.Add(New(Token, time.Now()))
 	f.Add("tok_")
+	f.Add("tok_7ZZZZZZZZZZZZZZZZZZZZZZZZZ")
+	f.Add("tok_8ZZZZZZZZZZZZZZZZZZZZZZZZZ")
+	f.Add("tok_01kaz3j3w8m1y4s0zq6x7p2b9c")
+	f.Add("aud_01KAZ3J3W8M1Y4S0ZQ6X7P2B9C")
+	documented := regexp.MustCompile(`^tok_[0-7][0-9A-HJKMNP-TV-Z]{25}$`)
 	f.Fuzz(func(t *testing.T, s string) {
-		if Valid(Token, s) && (len(s) != 30 || s[:4] != Token) {
-			t.Fatalf("Valid accepted %q", s)
+		if got, want := Valid(Token, s), documented.MatchString(s); got != want {
+			t.Fatalf("Valid(%q) = %v, want %v", s, got, want)
+		}
+		if Valid(Token, s) && (Valid(Audit, s) || Valid(Delivery, s)) {
+			t.Fatalf("%q is valid as two kinds of id", s)
 		}
 	})
 }
