@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// The load run is an open model: requests leave at a fixed rate whatever the answers take, for
+// a few seconds per integration route, against the local API with every function under its
+// Runtime Interface Emulator. Each function serves one invocation at a time, as one Lambda
+// execution environment does, and every delivery is a write to the AWS emulator, so the rates
+// are what the local run sustains on a 2-core machine with room to spare: /v1/me answers with a
+// p99 of a few milliseconds up to about 300/s and starts to queue towards 1,000/s; a delivery's
+// p99 is about 0.1 s at 20/s and its latency grows past about 25/s. The test fails on any answer
+// but the route's success; the figures are logged, not asserted, since they depend on the machine.
+const (
+	loadDuration = 5 * time.Second
+	meRate       = 200 // GET /v1/me per second
+	hooksRate    = 20  // POST /v1/hooks/{source} per second
+)
+
+// TestLoadIntegrationRoutes runs that load with one User key against GET /v1/me and then POST
+// /v1/hooks/{source}, each delivery with its own Idempotency-Key, after one call to each route
+// so that no cold start is counted.
+func TestLoadIntegrationRoutes(t *testing.T) {
+	srv, out := startServer(t, "")
+	agent, err := srv.Mint("u-load", "env-load", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Load"}`)
+	if r.status != 201 {
+		t.Fatalf("create: got %d %s, want 201", r.status, r.body)
+	}
+	var created struct{ ID, Key string }
+	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.Key == "" {
+		t.Fatalf("create: got no key in the answer (%v)", err) // the body would show the key
+	}
+	auth := http.Header{"Authorization": {"Bearer " + created.Key}}
+
+	t.Run("GET /v1/me", func(t *testing.T) {
+		if r := do(t, "GET", srv.URL+"/v1/me", "Bearer "+created.Key, ""); r.status != 200 {
+			t.Fatalf("me: got %d %s, want 200", r.status, r.body)
+		}
+		target := vegeta.Target{Method: "GET", URL: srv.URL + "/v1/me", Header: auth}
+		results := attack(t, func(tgt *vegeta.Target) error { *tgt = target; return nil }, meRate)
+		for _, res := range results {
+			var me struct{ TokenID string }
+			if res.Code != 200 || json.Unmarshal(res.Body, &me) != nil || me.TokenID != created.ID {
+				t.Fatalf("request %d: got %d %s %q, want 200 with tokenId %s", res.Seq, res.Code, res.Error, res.Body, created.ID)
+			}
+		}
+	})
+
+	t.Run("POST /v1/hooks/{source}", func(t *testing.T) {
+		if r := do(t, "POST", srv.URL+"/v1/hooks/zapier", "Bearer "+created.Key, `{"event":"warm-up"}`); r.status != 202 {
+			t.Fatalf("hook: got %d %s, want 202", r.status, r.body)
+		}
+		// A fresh Idempotency-Key per delivery, as a Zap step sends: each one stores a delivery.
+		var seq atomic.Int64
+		results := attack(t, func(tgt *vegeta.Target) error {
+			n := seq.Add(1)
+			h := auth.Clone()
+			h.Set("Content-Type", "application/json")
+			h.Set("Idempotency-Key", "load-"+strconv.FormatInt(n, 10))
+			*tgt = vegeta.Target{Method: "POST", URL: srv.URL + "/v1/hooks/zapier", Header: h,
+				Body: fmt.Appendf(nil, `{"event":"listing.updated","listingId":"L-%d"}`, n)}
+			return nil
+		}, hooksRate)
+		ids := map[string]bool{}
+		for _, res := range results {
+			var got struct{ ID string }
+			if res.Code != 202 || json.Unmarshal(res.Body, &got) != nil || got.ID == "" {
+				t.Fatalf("request %d: got %d %s %q, want 202 with an id", res.Seq, res.Code, res.Error, res.Body)
+			}
+			ids[got.ID] = true
+		}
+		if len(ids) != len(results) {
+			t.Errorf("got %d distinct delivery ids for %d deliveries, want one each", len(ids), len(results))
+		}
+	})
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
+// attack sends requests from targeter at rate per second for loadDuration, logs the figures,
+// fails on any error, and returns every result.
+func attack(t *testing.T, targeter vegeta.Targeter, rate int) []vegeta.Result {
+	t.Helper()
+	attacker := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true))
+	var m vegeta.Metrics
+	var results []vegeta.Result
+	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, loadDuration, t.Name()) {
+		m.Add(res)
+		results = append(results, *res)
+	}
+	m.Close()
+	t.Logf("%d requests at %.1f/s (asked %d/s), throughput %.1f/s, success %.1f%%: p50 %v, p95 %v, p99 %v, max %v",
+		m.Requests, m.Rate, rate, m.Throughput, m.Success*100,
+		m.Latencies.P50.Round(10*time.Microsecond), m.Latencies.P95.Round(10*time.Microsecond),
+		m.Latencies.P99.Round(10*time.Microsecond), m.Latencies.Max.Round(10*time.Microsecond))
+	if len(m.Errors) > 0 || m.Success != 1 {
+		t.Fatalf("got errors %v (status codes %v), want none", m.Errors, m.StatusCodes)
+	}
+	return results
+}
