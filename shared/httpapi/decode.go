@@ -9,7 +9,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 )
 
 // MaxBody is the largest request body the management routes accept.
@@ -29,8 +31,17 @@ func DecodeJSON(req Request, limit int, dst any) error {
 			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
 		}
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return Errorf(http.StatusBadRequest, "invalid_json", "A JSON object body is required.")
+	}
+	if trimmed[0] != '{' {
+		return Errorf(http.StatusBadRequest, "invalid_json", "The body must be a JSON object.")
+	}
+	// encoding/json matches field names regardless of case and keeps the last of a repeated
+	// field; the API takes each field once, spelled as documented.
+	if err := exactFields(trimmed, dst); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -119,3 +130,70 @@ func header(req Request, name string) string {
 
 // Header returns a request header by case-insensitive name.
 func Header(req Request, name string) string { return header(req, name) }
+
+// exactFields refuses a top-level field that appears twice, or whose name is not spelled
+// exactly as one of dst's JSON field names (dst a pointer to a struct). Malformed JSON is left
+// to the decoder to describe.
+func exactFields(body []byte, dst any) error {
+	known := fieldNames(reflect.TypeOf(dst))
+	if known == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil
+		}
+		if !known[name] {
+			return Errorf(http.StatusBadRequest, "unknown_field", fmt.Sprintf("Field %q is not known.", truncate(name, 64)))
+		}
+		if seen[name] {
+			return Errorf(http.StatusBadRequest, "invalid_json", fmt.Sprintf("Field %q appears more than once.", name))
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+var fieldNameCache sync.Map // reflect.Type → map[string]bool
+
+// fieldNames returns the JSON names of the fields of the struct t points to, or nil.
+func fieldNames(t reflect.Type) map[string]bool {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	if names, ok := fieldNameCache.Load(t); ok {
+		return names.(map[string]bool)
+	}
+	names := map[string]bool{}
+	st := t.Elem()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names[name] = true
+	}
+	fieldNameCache.Store(t, names)
+	return names
+}
