@@ -33,6 +33,16 @@ func TestAWSCallsPerAction(t *testing.T) {
 			adminKey = c.str("key")
 			return c.status
 		}, "DynamoDB.TransactWriteItems=1"},
+		{"create, idempotent", false, func() int {
+			return a.doWith(ann, "POST", "/v1/tokens", `{"name":"z"}`, "idempotency-key", "k").status
+		}, "DynamoDB.TransactWriteItems=1"},
+		{"create, repeat", false, func() int {
+			r := a.doWith(ann, "POST", "/v1/tokens", `{"name":"z"}`, "idempotency-key", "k")
+			if r.headers["idempotent-replayed"] != "true" {
+				return 500
+			}
+			return r.status
+		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1"},
 		{"list", true, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.Query=1"},
 		{"list, a next page", true, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
 		{"get", true, func() int { return a.do(ann, "GET", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1"},

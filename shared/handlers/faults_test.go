@@ -399,29 +399,40 @@ func TestFaultsDuringTokenActions(t *testing.T) {
 
 // TestFaultRetriedCreate is the client's side of a failed create: it sends POST /v1/tokens
 // again after the 500. A retry never makes a second token when the first request stored
-// nothing; when the first one was stored and only its answer lost, the retry makes a second
-// token (the create has no idempotency key), and the table stays whole: two tokens, count 2,
-// both listed, so the user sees and can delete the one whose key never reached them.
+// nothing. When the first one was stored and only its answer lost, a retry without an
+// Idempotency-Key makes a second token, and the table stays whole: two tokens, count 2, both
+// listed, so the user sees and can delete the one whose key never reached them. A retry with
+// the first request's Idempotency-Key makes none: it answers 201 with the stored token and its
+// key, marked Idempotent-Replayed.
 func TestFaultRetriedCreate(t *testing.T) {
 	cases := []struct {
-		name    string
-		toxic   string
-		wantNow int // tokens stored after the retry
+		name     string
+		toxic    string
+		idemKey  string // sent with both requests; "" sends none
+		wantNow  int    // tokens stored after the retry
+		replayed bool   // the retry answers the first request's token
 	}{
-		{"first request never reached the table", toxic("reset_peer", "upstream", `{"timeout":0}`), 1},
-		{"first request stored, every answer lost", toxic("reset_peer", "downstream", `{"timeout":0}`), 2},
+		{"first request never reached the table", toxic("reset_peer", "upstream", `{"timeout":0}`), "", 1, false},
+		{"first request stored, every answer lost", toxic("reset_peer", "downstream", `{"timeout":0}`), "", 2, false},
+		{"first request never reached the table, retried with its Idempotency-Key", toxic("reset_peer", "upstream", `{"timeout":0}`), "zap-1", 1, false},
+		{"first request stored, every answer lost, retried with its Idempotency-Key", toxic("reset_peer", "downstream", `{"timeout":0}`), "zap-1", 1, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			faults, option := newFaultProxy(t)
 			a := newAPI(t, 50, option)
+			var headers []string
+			if c.idemKey != "" {
+				headers = []string{"idempotency-key", c.idemKey}
+			}
 			faults.inject("TransactWriteItems", c.toxic, 0)
-			first := a.do(ann, "POST", "/v1/tokens", `{"name":"zapier"}`)
+			first := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
 			faults.lift()
 			if first.status != 500 || first.str("code") != "internal_error" {
 				t.Fatalf("first create = %d %s, want 500 internal_error", first.status, first.raw)
 			}
-			retry := a.do(ann, "POST", "/v1/tokens", `{"name":"zapier"}`)
+			stored := readTable(t, a).tokens // what the first request left
+			retry := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
 			if retry.status != 201 {
 				t.Fatalf("retried create = %d %s, want 201", retry.status, retry.raw)
 			}
@@ -433,31 +444,56 @@ func TestFaultRetriedCreate(t *testing.T) {
 			if l := a.do(ann, "GET", "/v1/tokens", ""); len(l.body["items"].([]any)) != c.wantNow {
 				t.Errorf("listed %d tokens, want %d", len(l.body["items"].([]any)), c.wantNow)
 			}
+			if got := retry.headers["idempotent-replayed"] == "true"; got != c.replayed {
+				t.Errorf("retry replayed = %v, want %v", got, c.replayed)
+			}
+			if _, firstStored := stored[retry.str("id")]; firstStored != c.replayed {
+				t.Errorf("retry answered the first request's token = %v, want %v", firstStored, c.replayed)
+			}
+			if rv := a.do(ann, "POST", "/v1/tokens/"+retry.str("id")+"/reveal", ""); rv.str("key") != retry.str("key") {
+				t.Error("the token the retry answered does not hold the key the answer gave")
+			}
 		})
 	}
 
 	// The SDK's own retry of a committed transaction whose answer was lost: DynamoDB answers
 	// it as a success through its ClientRequestToken; an emulator that ignores the token
 	// refuses it on the conditions the first attempt made true. Either way the caller gets
-	// 201 and one token, also when that token took the last slot of the limit.
-	t.Run("answer of the first attempt lost, at the last slot", func(t *testing.T) {
-		faults, option := newFaultProxy(t)
-		a := newAPI(t, 1, option)
-		faults.inject("TransactWriteItems", toxic("reset_peer", "downstream", `{"timeout":0}`), 1)
-		r := a.do(ann, "POST", "/v1/tokens", `{"name":"zapier"}`)
-		faults.lift()
-		if r.status != 201 {
-			t.Fatalf("create = %d %s, want 201", r.status, r.raw)
-		}
-		s := readTable(t, a)
-		s.check(t)
-		if _, ok := s.tokens[r.str("id")]; !ok || len(s.tokens) != 1 {
-			t.Errorf("tokens stored = %d (the answered one: %v), want 1", len(s.tokens), ok)
-		}
-		if rv := a.do(ann, "POST", "/v1/tokens/"+r.str("id")+"/reveal", ""); rv.str("key") != r.str("key") {
-			t.Error("the stored token does not hold the key the answer gave")
-		}
-	})
+	// 201 and one token, also when that token took the last slot of the limit. With an
+	// Idempotency-Key the idempotency record the first attempt stored names this very token:
+	// the answer is this request's own, not a replay, and a later repeat replays it.
+	for _, v := range []struct{ name, idemKey string }{{"without an Idempotency-Key", ""}, {"with an Idempotency-Key", "zap-1"}} {
+		idemKey := v.idemKey
+		t.Run("answer of the first attempt lost, at the last slot, "+v.name, func(t *testing.T) {
+			faults, option := newFaultProxy(t)
+			a := newAPI(t, 1, option)
+			var headers []string
+			if idemKey != "" {
+				headers = []string{"idempotency-key", idemKey}
+			}
+			faults.inject("TransactWriteItems", toxic("reset_peer", "downstream", `{"timeout":0}`), 1)
+			r := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
+			faults.lift()
+			if r.status != 201 || r.headers["idempotent-replayed"] != "" {
+				t.Fatalf("create = %d %s (replayed %q), want 201, not replayed", r.status, r.raw, r.headers["idempotent-replayed"])
+			}
+			s := readTable(t, a)
+			s.check(t)
+			if _, ok := s.tokens[r.str("id")]; !ok || len(s.tokens) != 1 {
+				t.Errorf("tokens stored = %d (the answered one: %v), want 1", len(s.tokens), ok)
+			}
+			if rv := a.do(ann, "POST", "/v1/tokens/"+r.str("id")+"/reveal", ""); rv.str("key") != r.str("key") {
+				t.Error("the stored token does not hold the key the answer gave")
+			}
+			if idemKey == "" {
+				return
+			}
+			again := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
+			if again.status != 201 || again.str("id") != r.str("id") || again.headers["idempotent-replayed"] != "true" {
+				t.Errorf("repeat = %d %s (replayed %q), want 201 %s replayed", again.status, again.str("id"), again.headers["idempotent-replayed"], r.str("id"))
+			}
+		})
+	}
 }
 
 // TestFaultsDuringAuthorize faults the key authorizer's reads. It fails closed: an error (the

@@ -34,12 +34,11 @@ var (
 	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
 
-	errInvalidSource  = httpapi.Errorf(http.StatusBadRequest, "invalid_source", "The source must be 1 to 64 lowercase letters, digits, '.', '_' or '-', and not \"events\".")
-	errInvalidUserID  = httpapi.Errorf(http.StatusBadRequest, "invalid_user_id", "userId is malformed.")
-	errUserScope      = httpapi.Errorf(http.StatusForbidden, "user_scope", "A User key acts for its owner only.")
-	errUserNotFound   = httpapi.Errorf(http.StatusNotFound, "user_not_found", "No such user in this environment.")
-	errNotJSONObject  = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "The body must be one JSON object.")
-	errInvalidIdemKey = httpapi.Errorf(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+	errInvalidSource = httpapi.Errorf(http.StatusBadRequest, "invalid_source", "The source must be 1 to 64 lowercase letters, digits, '.', '_' or '-', and not \"events\".")
+	errInvalidUserID = httpapi.Errorf(http.StatusBadRequest, "invalid_user_id", "userId is malformed.")
+	errUserScope     = httpapi.Errorf(http.StatusForbidden, "user_scope", "A User key acts for its owner only.")
+	errUserNotFound  = httpapi.Errorf(http.StatusNotFound, "user_not_found", "No such user in this environment.")
+	errNotJSONObject = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "The body must be one JSON object.")
 )
 
 // targetUser resolves ?userId= for a key: a User key reaches its owner only; an Admin key any
@@ -88,9 +87,9 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		idemKey := httpapi.Header(req, "idempotency-key")
-		if idemKey != "" && !validIdempotencyKey(idemKey) {
-			return httpapi.Response{}, errInvalidIdemKey
+		idemKey, err := httpapi.IdempotencyKey(req)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
 		body, err := httpapi.Body(req, MaxDelivery)
 		if err != nil {
@@ -117,18 +116,6 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		}
 		return httpapi.JSON(http.StatusAccepted, receivedView{ID: got.ID, ReceivedAt: apiTime(got.ReceivedAt)}, headers...), nil
 	})
-}
-
-func validIdempotencyKey(k string) bool {
-	if len(k) == 0 || len(k) > 255 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x20 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 type deliveryView struct {

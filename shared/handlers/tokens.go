@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
@@ -30,10 +32,25 @@ var (
 	errInvalidExpiry = httpapi.Errorf(http.StatusBadRequest, "invalid_expiry", "expiresAt must be an RFC 3339 time in the future.")
 )
 
-// CreateToken is POST /v1/tokens: a new token for the caller, answered once with its key.
+// createCanonical is a create request in its canonical form, as an Idempotency-Key remembers
+// it: the fields as they were understood (the name trimmed, the type defaulted, the expiry in
+// UTC), so that requests which make the same token are the same request.
+type createCanonical struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// CreateToken is POST /v1/tokens: a new token for the caller, answered once with its key. With
+// an Idempotency-Key, a repeat of the same request within 24 hours answers the token the first
+// one made, with its key, and stores nothing.
 func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
 	return httpapi.Handle("create", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, err := httpapi.Session(req, d.Config.Claims)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		idemKey, err := httpapi.IdempotencyKey(req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -84,12 +101,62 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := d.Store.Create(ctx, t, d.Config.TokenLimit, actor(req, p.UserID)); err != nil {
+		if idemKey == "" {
+			if err := d.Store.Create(ctx, t, d.Config.TokenLimit, actor(req, p.UserID)); err != nil {
+				return httpapi.Response{}, err
+			}
+			return created(t, key, now), nil
+		}
+
+		canonical, err := json.Marshal(createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires)})
+		if err != nil {
+			return httpapi.Response{}, fmt.Errorf("create token: %w", err)
+		}
+		got, replayed, err := d.Store.CreateIdempotent(ctx, t, d.Config.TokenLimit, actor(req, p.UserID),
+			tokenstore.Idempotency{Key: idemKey, Request: canonical})
+		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusCreated, createdView{tokenView: viewOf(t, now), Key: key},
-			append([]string{"location", "/v1/tokens/" + t.ID}, noStore...)...), nil
+		if !replayed {
+			return created(t, key, now), nil
+		}
+		// The caller made this token with this request: like reveal, its owner gets the key
+		// back from the stored ciphertext. The key generated above was never stored.
+		if key, err = openKey(ring, got); err != nil {
+			return httpapi.Response{}, err
+		}
+		resp := created(got, key, now)
+		resp.Headers["idempotent-replayed"] = "true"
+		return resp, nil
 	})
+}
+
+// created is the answer to a create: the token with its key, where it lives, and never cached.
+func created(t tokenstore.Token, key string, now time.Time) httpapi.Response {
+	return httpapi.JSON(http.StatusCreated, createdView{tokenView: viewOf(t, now), Key: key},
+		append([]string{"location", "/v1/tokens/" + t.ID}, noStore...)...)
+}
+
+// timeOrEmpty is an optional time as the API writes it, "" for none.
+func timeOrEmpty(t *time.Time) string {
+	if s := optTime(t); s != nil {
+		return *s
+	}
+	return ""
+}
+
+// openKey recovers a token's key from its stored ciphertext with the key ring version it was
+// sealed under. Only ever for the token's owner.
+func openKey(ring *keyring.Ring, t tokenstore.Token) (string, error) {
+	v, err := ring.Version(t.KeyVersion)
+	if err != nil {
+		return "", fmt.Errorf("open key of token %s: %w", t.ID, err)
+	}
+	key, err := v.Open(t.KeyCiphertext, keyAAD(t))
+	if err != nil {
+		return "", fmt.Errorf("open key of token %s: %w", t.ID, err)
+	}
+	return string(key), nil
 }
 
 type listView struct {
@@ -254,18 +321,14 @@ func RevealToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		v, err := ring.Version(t.KeyVersion)
+		key, err := openKey(ring, t)
 		if err != nil {
-			return httpapi.Response{}, fmt.Errorf("reveal token %s: %w", t.ID, err)
-		}
-		key, err := v.Open(t.KeyCiphertext, keyAAD(t))
-		if err != nil {
-			return httpapi.Response{}, fmt.Errorf("reveal token %s: %w", t.ID, err)
+			return httpapi.Response{}, fmt.Errorf("reveal: %w", err)
 		}
 		if err := d.Store.RecordAudit(ctx, t, tokenstore.ActionReveal, actor(req, p.UserID)); err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, revealView{ID: t.ID, Key: string(key)}, noStore...), nil
+		return httpapi.JSON(http.StatusOK, revealView{ID: t.ID, Key: key}, noStore...), nil
 	})
 }
 

@@ -44,6 +44,7 @@ var (
 	errConflict      = Errorf(http.StatusConflict, "conflict", "The token was changed at the same time; try again.")
 	errBadCursor     = Errorf(http.StatusBadRequest, "invalid_cursor", "The cursor is not valid for this request.")
 	errIdemReused    = Errorf(http.StatusConflict, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
+	errIdemSpent     = Errorf(http.StatusConflict, "idempotency_key_reused", "The token this Idempotency-Key created has been deleted since; send a new key to create another.")
 	errInternal      = Errorf(http.StatusInternalServerError, "internal_error", "Something went wrong on our side; try again later.")
 )
 
@@ -67,8 +68,10 @@ func ProblemFor(err error) Problem {
 		e = errConflict
 	case errors.Is(err, tokenstore.ErrBadCursor), errors.Is(err, cursor.ErrInvalid):
 		e = errBadCursor
-	case errors.Is(err, inbox.ErrIdempotencyMismatch):
+	case errors.Is(err, inbox.ErrIdempotencyMismatch), errors.Is(err, tokenstore.ErrIdempotencyMismatch):
 		e = errIdemReused
+	case errors.Is(err, tokenstore.ErrIdempotentTokenDeleted):
+		e = errIdemSpent
 	default:
 		e = errInternal
 	}

@@ -14,6 +14,7 @@ const (
 	kindKey   = "key"
 	kindCount = "count"
 	kindAudit = "audit"
+	kindIdem  = "idempotency"
 )
 
 func envPK(env string) string               { return "ENV#" + env }
@@ -22,6 +23,7 @@ func ownerPK(env, user string) string       { return "OWNER#" + env + "#" + user
 func countSK(user string) string            { return "COUNT#" + user }
 func auditPK(env, tokenID string) string    { return "AUDIT#" + env + "#" + tokenID }
 func keyPK(mac []byte) string               { return "KEY#" + base64.RawURLEncoding.EncodeToString(mac) }
+func idemSK(user, keySum string) string     { return "IDEM#" + user + "#" + keySum }
 func formatTime(t time.Time) string         { return t.UTC().Format(timeFormat) }
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
 func formatOptTime(t *time.Time) string {
@@ -146,3 +148,20 @@ func (it auditItem) record() AuditRecord {
 		ActorID: it.ActorID, SourceIP: it.SourceIP, UserAgent: it.UserAgent, At: at, Detail: it.Detail,
 	}
 }
+
+// idemItem remembers a create made with an Idempotency-Key: the token it made and what the
+// request asked for. It lives beside the user's tokens (pk ENV#<env>); the SHA-256 of the key
+// has a fixed length at the end of the sort key, so no user id can make two records collide.
+type idemItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	Kind        string `dynamodbav:"kind"`
+	TokenID     string `dynamodbav:"tokenId"`
+	RequestHash string `dynamodbav:"requestHash"`
+	CreatedAt   string `dynamodbav:"createdAt"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+// live reports whether the record still counts at now: the table's TTL removes an item some
+// time after it expires, not at once.
+func (it idemItem) live(now time.Time) bool { return it.TTL > now.Unix() }

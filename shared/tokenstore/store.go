@@ -2,6 +2,8 @@ package tokenstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,17 +49,33 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 // owner's limit, all in one transaction. It returns ErrLimitReached when the owner already holds
 // limit tokens.
 func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) error {
+	_, _, err := s.create(ctx, t, limit, actor, nil)
+	return err
+}
+
+// CreateIdempotent is Create for a request that carries an Idempotency-Key: the same
+// transaction also stores an idempotency record of the token's owner and the key, holding the
+// token's id and a SHA-256 of the request, for IdempotencyRetention. A repeat within that time
+// stores nothing: with the same request it returns the token the first one made (as it is now)
+// and replayed true; with another request ErrIdempotencyMismatch; once that token is deleted
+// ErrIdempotentTokenDeleted. Of concurrent requests with one key, one stores a token and the
+// others answer it (or, when DynamoDB refuses them before the first commits, ErrConflict).
+func (s *Store) CreateIdempotent(ctx context.Context, t Token, limit int, actor Actor, idem Idempotency) (Token, bool, error) {
+	return s.create(ctx, t, limit, actor, &idem)
+}
+
+func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, idem *Idempotency) (Token, bool, error) {
 	tok, err := attributevalue.MarshalMap(newTokenItem(t))
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
 	key, err := attributevalue.MarshalMap(newKeyItem(t))
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
 	fresh, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
 	count, err := expression.NewBuilder().
 		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1)).
@@ -67,13 +85,13 @@ func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) err
 			expression.Name("count").LessThan(expression.Value(limit)))).
 		Build()
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
 	audit, err := s.auditPut(t, ActionCreate, actor, map[string]string{"name": t.Name, "type": string(t.Type)})
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: tok,
 			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
 		{Put: &types.Put{TableName: &s.table, Item: key,
@@ -82,23 +100,108 @@ func (s *Store) Create(ctx context.Context, t Token, limit int, actor Actor) err
 			UpdateExpression: count.Update(), ConditionExpression: count.Condition(),
 			ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
 		{Put: audit},
-	}})
-	if reasons, ok := cancelReasons(err); ok {
+	}
+	var record *idemRecord
+	if idem != nil {
+		if record, err = s.newIdemRecord(t, *idem); err != nil {
+			return Token{}, false, fmt.Errorf("create token: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Put: record.put})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if reasons, ok := cancelReasons(err, len(items)); ok {
+		// A live record of another token: the key was used before, by an earlier request (or
+		// a concurrent one that committed first). Its answer is the answer; nothing is stored.
+		// A record that names this call's own token is not a repeat but this call's own
+		// commit, which the check below tells.
+		if record != nil {
+			if prev, found, err := s.readIdemRecord(ctx, record.key); err != nil {
+				return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, err)
+			} else if found && prev.live(s.now()) && prev.TokenID != t.ID {
+				got, err := s.replay(ctx, t, prev, record.item.RequestHash)
+				return got, err == nil, err
+			}
+		}
 		// The token's id is new, so only this call can have stored it: an earlier attempt
 		// committed and its answer was lost, and the retry was refused on the conditions that
 		// attempt made true (over the limit, too, when it took the last slot).
 		if reasons[0] == conditionFailed && s.committed(ctx, audit) {
-			return nil
+			return t, false, nil
 		}
 		if reasons[2] == conditionFailed {
-			return ErrLimitReached
+			return Token{}, false, ErrLimitReached
 		}
-		return fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
+		return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("create token %s: %w", t.ID, err)
+		return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, err)
 	}
-	return nil
+	return t, false, nil
+}
+
+// idemRecord is the idempotency record a create puts, with its key.
+type idemRecord struct {
+	item idemItem
+	key  map[string]types.AttributeValue
+	put  *types.Put
+}
+
+// newIdemRecord is the record of t made with idem. Its put succeeds when the user has no record
+// of the key, or only one past IdempotencyRetention that the table's TTL has not removed yet.
+func (s *Store) newIdemRecord(t Token, idem Idempotency) (*idemRecord, error) {
+	now := s.now()
+	keySum, reqSum := sha256.Sum256([]byte(idem.Key)), sha256.Sum256(idem.Request)
+	r := &idemRecord{item: idemItem{
+		PK: envPK(t.EnvironmentID), SK: idemSK(t.UserID, hex.EncodeToString(keySum[:])), Kind: kindIdem,
+		TokenID: t.ID, RequestHash: hex.EncodeToString(reqSum[:]),
+		CreatedAt: formatTime(now), TTL: now.Add(IdempotencyRetention).Unix(),
+	}}
+	r.key = ItemKey(r.item.PK, r.item.SK)
+	item, err := attributevalue.MarshalMap(r.item)
+	if err != nil {
+		return nil, err
+	}
+	unused, err := expression.NewBuilder().WithCondition(expression.Or(
+		expression.AttributeNotExists(expression.Name("pk")),
+		expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))).Build()
+	if err != nil {
+		return nil, err
+	}
+	r.put = &types.Put{TableName: &s.table, Item: item, ConditionExpression: unused.Condition(),
+		ExpressionAttributeNames: unused.Names(), ExpressionAttributeValues: unused.Values()}
+	return r, nil
+}
+
+// readIdemRecord reads an idempotency record with a strongly consistent read.
+func (s *Store) readIdemRecord(ctx context.Context, key map[string]types.AttributeValue) (idemItem, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return idemItem{}, false, fmt.Errorf("read idempotency record: %w", err)
+	}
+	if out.Item == nil {
+		return idemItem{}, false, nil
+	}
+	var it idemItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return idemItem{}, false, fmt.Errorf("read idempotency record: %w", err)
+	}
+	return it, true, nil
+}
+
+// replay answers a repeated create from the record of the first: the token it made, if the
+// request is the same and the token still exists.
+func (s *Store) replay(ctx context.Context, t Token, prev idemItem, requestHash string) (Token, error) {
+	if prev.RequestHash != requestHash {
+		return Token{}, ErrIdempotencyMismatch
+	}
+	got, err := s.Get(ctx, t.EnvironmentID, prev.TokenID)
+	if errors.Is(err, ErrNotFound) || (err == nil && got.UserID != t.UserID) {
+		return Token{}, ErrIdempotentTokenDeleted
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("replay create of %s: %w", prev.TokenID, err)
+	}
+	return got, nil
 }
 
 // Get reads one token of an environment with a strongly consistent read, or ErrNotFound.
@@ -495,7 +598,7 @@ func (s *Store) keyUpdate(t Token, e expression.Expression) types.TransactWriteI
 // condition fails the token is gone (or not as expected) and the result is ErrNotFound.
 func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if reasons, ok := cancelReasons(err); ok {
+	if reasons, ok := cancelReasons(err, len(items)); ok {
 		if reasons[0] == conditionFailed {
 			return ErrNotFound
 		}
@@ -506,13 +609,15 @@ func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) 
 
 const conditionFailed = "ConditionalCheckFailed"
 
-// cancelReasons returns the per-item reason codes of a cancelled transaction.
-func cancelReasons(err error) ([]string, bool) {
+// cancelReasons returns the reason codes of a cancelled transaction of items items, one per item
+// in the order they were sent: "" where DynamoDB gave none, so that any item's reason can be
+// read whatever the answer held.
+func cancelReasons(err error, items int) ([]string, bool) {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		return nil, false
 	}
-	codes := make([]string, 4)
+	codes := make([]string, items)
 	for i, r := range tce.CancellationReasons {
 		if i < len(codes) {
 			codes[i] = aws.ToString(r.Code)

@@ -33,6 +33,11 @@ var (
 	ErrExpired      = errors.New("token expired")
 	ErrConflict     = errors.New("concurrent change")
 	ErrBadCursor    = errors.New("cursor does not belong to this query")
+	// ErrIdempotencyMismatch reports an Idempotency-Key repeated with another request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with another request")
+	// ErrIdempotentTokenDeleted reports an Idempotency-Key repeated after the token its first
+	// request created was deleted: there is nothing left to answer with.
+	ErrIdempotentTokenDeleted = errors.New("token of this idempotency key was deleted")
 )
 
 // Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
@@ -123,3 +128,15 @@ type AuditRecord struct {
 
 // AuditRetention is how long audit records are kept before the table's TTL removes them.
 const AuditRetention = 400 * 24 * time.Hour
+
+// IdempotencyRetention is how long a create remembers its Idempotency-Key. The table's TTL
+// removes the record some time after; until then a record past this age counts as gone.
+const IdempotencyRetention = 24 * time.Hour
+
+// Idempotency makes a create safe to repeat: the caller's Idempotency-Key and the request it
+// came with, in a canonical form (requests that mean the same have the same bytes). Only
+// SHA-256 sums of both are stored.
+type Idempotency struct {
+	Key     string
+	Request []byte
+}
