@@ -106,11 +106,14 @@ func (e *Emulator) Stop() {
 // Config returns an AWS SDK configuration that talks to the emulator with fixed test
 // credentials.
 func (e *Emulator) Config(ctx context.Context) (aws.Config, error) {
-	return config.LoadDefaultConfig(ctx,
+	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
-		config.WithBaseEndpoint(e.Endpoint),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("emulator", "emulator", "")),
 	)
+	// Set on the configuration, not loaded as one of its sources, which clients would prefer:
+	// a test can then point the clients elsewhere (a proxy) by changing BaseEndpoint alone.
+	cfg.BaseEndpoint = aws.String(e.Endpoint)
+	return cfg, err
 }
 
 // Resources names what Provision created.

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
@@ -54,17 +53,7 @@ func newFaultProxy(t testing.TB) (*faultProxy, func(*aws.Config)) {
 			t.Fatalf("start proxy: %v", err)
 		}
 		t.Cleanup(f.proxy.Stop)
-		// The endpoint given when the configuration was loaded is also one of its sources, and
-		// a client prefers it to BaseEndpoint: point both at the proxy.
-		proxied := "http://" + f.proxy.Listen
-		c.BaseEndpoint = aws.String(proxied)
-		c.ConfigSources = append([]any(nil), c.ConfigSources...)
-		for i, src := range c.ConfigSources {
-			if lo, ok := src.(config.LoadOptions); ok {
-				lo.BaseEndpoint = proxied
-				c.ConfigSources[i] = lo
-			}
-		}
+		c.BaseEndpoint = aws.String("http://" + f.proxy.Listen)
 		c.APIOptions = append(c.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("injectFault",
 				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {

@@ -87,7 +87,8 @@ func (s *syncBuffer) String() string {
 }
 
 // newAPI wires every route to a fresh table and secret; opts apply to the functions' SDK
-// configuration (a proxy's endpoint, say) after the call counter is installed.
+// configuration after the call counter is installed (a proxy in front of the emulator sets
+// BaseEndpoint, as faults_test.go does).
 func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	t.Helper()
 	calls := &emulatortest.Calls{}
