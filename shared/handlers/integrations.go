@@ -32,9 +32,8 @@ const MaxDelivery = 256 << 10
 
 var (
 	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
 
-	errInvalidSource = httpapi.Errorf(http.StatusBadRequest, "invalid_source", "The source must be 1 to 64 lowercase letters, digits, '.', '_' or '-', and not \"events\".")
+	errInvalidSource = httpapi.Errorf(http.StatusBadRequest, "invalid_source", "The source must be 1 to 64 lowercase letters, digits, '.', '_' or '-', start with a letter or digit, and not be \"events\".")
 	errInvalidUserID = httpapi.Errorf(http.StatusBadRequest, "invalid_user_id", "userId is malformed.")
 	errUserScope     = httpapi.Errorf(http.StatusForbidden, "user_scope", "A User key acts for its owner only.")
 	errUserNotFound  = httpapi.Errorf(http.StatusNotFound, "user_not_found", "No such user in this environment.")
@@ -52,7 +51,7 @@ func targetUser(ctx context.Context, d *service.Deps, c httpapi.Caller, userID s
 		return c.UserID, nil
 	case c.Scope != httpapi.ScopeEnvironment:
 		return "", errUserScope
-	case !userIDPattern.MatchString(userID):
+	case !httpapi.ValidID(userID):
 		return "", errInvalidUserID
 	}
 	known, err := d.Inbox.KnowsUser(ctx, c.EnvironmentID, userID)

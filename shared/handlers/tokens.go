@@ -72,11 +72,12 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		now := d.Now().UTC().Truncate(time.Second)
 		var expires *time.Time
 		if in.ExpiresAt != nil {
+			// Kept to the second, so it must still lie ahead once truncated.
 			at, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+			at = at.UTC().Truncate(time.Second)
 			if err != nil || !at.After(now) {
 				return httpapi.Response{}, errInvalidExpiry
 			}
-			at = at.UTC().Truncate(time.Second)
 			expires = &at
 		}
 		if err := p.CheckCreate(typ == tokenstore.TypeAdmin); err != nil {
@@ -177,7 +178,7 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 			return httpapi.Response{}, err
 		}
 		q := req.QueryStringParameters
-		if o := q["owner"]; o != "" && o != "me" && o != "all" && !userIDPattern.MatchString(o) {
+		if o := q["owner"]; o != "" && o != "me" && o != "all" && !httpapi.ValidID(o) {
 			return httpapi.Response{}, errInvalidOwner
 		}
 		owner, err := p.ListOwner(q["owner"])

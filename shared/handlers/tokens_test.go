@@ -346,6 +346,7 @@ func TestBadInput(t *testing.T) {
 		{"type unknown", "POST", "/v1/tokens", `{"name":"x","type":"root"}`, 400, "invalid_type"},
 		{"expiry past", "POST", "/v1/tokens", `{"name":"x","expiresAt":"` + past + `"}`, 400, "invalid_expiry"},
 		{"expiry garbled", "POST", "/v1/tokens", `{"name":"x","expiresAt":"tomorrow"}`, 400, "invalid_expiry"},
+		{"expiry within this second", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2026-11-25T18:00:00.5Z"}`, 400, "invalid_expiry"},
 		{"body too large", "POST", "/v1/tokens", `{"name":"` + strings.Repeat("a", 17<<10) + `"}`, 413, "body_too_large"},
 		{"not json", "POST", "/v1/tokens", `name=x`, 400, "invalid_json"},
 		{"rename unknown field", "PATCH", "/v1/tokens/" + id, `{"name":"x","status":"active"}`, 400, "unknown_field"},

@@ -69,8 +69,21 @@ func FuzzBody(f *testing.F) {
 	})
 }
 
-// FuzzSession feeds Session any sub, environment and groups claims. It answers exactly the
-// claims it was given, with admin only when the admin group is named; and a list of groups
+// idRule is what a user or environment id may be: 1 to 128 ASCII letters, digits or "._:@+-".
+func idRule(s string) bool {
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._:@+-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzSession feeds Session any sub, environment and groups claims. It refuses ids off idRule
+// and otherwise answers exactly the claims it was given, with admin only when the admin group is named; and a list of groups
 // reaches it as API Gateway writes an array claim ("[a b]"), as a JSON array, or as a bare
 // value, each of them meaning admin exactly when the list holds "admin".
 func FuzzSession(f *testing.F) {
@@ -85,13 +98,13 @@ func FuzzSession(f *testing.F) {
 		claims := map[string]string{"sub": sub, "custom:environment_id": env, "cognito:groups": groups}
 		p, err := Session(claimsRequest(claims), DefaultClaimNames)
 		switch code := ProblemFor(err).Code; {
-		case sub == "":
+		case !idRule(sub):
 			if code != "unauthenticated" {
-				t.Fatalf("no sub: got %v, want unauthenticated", err)
+				t.Fatalf("sub %q: got %v, want unauthenticated", sub, err)
 			}
-		case env == "":
+		case !idRule(env):
 			if code != "no_environment" {
-				t.Fatalf("no environment: got %v, want no_environment", err)
+				t.Fatalf("environment %q: got %v, want no_environment", env, err)
 			}
 		case err != nil:
 			t.Fatalf("Session(%q, %q, %q) = %v", sub, env, groups, err)

@@ -190,6 +190,12 @@ func TestSession(t *testing.T) {
 		{"group named like admin", map[string]string{"sub": "u1", "custom:environment_id": "e1", "cognito:groups": "[administrators]"}, access.Principal{UserID: "u1", EnvironmentID: "e1"}, ""},
 		{"no sub", map[string]string{"custom:environment_id": "e1"}, access.Principal{}, "unauthenticated"},
 		{"no environment", map[string]string{"sub": "u1"}, access.Principal{}, "no_environment"},
+		// "#" separates the parts of the table's keys: env "e#1" with user "u" and env "e"
+		// with user "1#u" would otherwise name the same items.
+		{"sub with a key separator", map[string]string{"sub": "1#u", "custom:environment_id": "e"}, access.Principal{}, "unauthenticated"},
+		{"environment with a key separator", map[string]string{"sub": "u", "custom:environment_id": "e#1"}, access.Principal{}, "no_environment"},
+		{"sub too long", map[string]string{"sub": strings.Repeat("u", 129), "custom:environment_id": "e1"}, access.Principal{}, "unauthenticated"},
+		{"email as sub", map[string]string{"sub": "ann+crm@brokerage.example", "custom:environment_id": "e1"}, access.Principal{UserID: "ann+crm@brokerage.example", EnvironmentID: "e1"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

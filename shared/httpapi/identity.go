@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/apitokens/apitokens/shared/access"
@@ -21,7 +22,7 @@ var DefaultClaimNames = ClaimNames{Environment: "custom:environment_id", Groups:
 
 var (
 	errNoSession     = Errorf(http.StatusUnauthorized, "unauthenticated", "A dashboard session is required.")
-	errNoEnvironment = Errorf(http.StatusForbidden, "no_environment", "The session names no environment.")
+	errNoEnvironment = Errorf(http.StatusForbidden, "no_environment", "The session names no valid environment.")
 	errNoKey         = Errorf(http.StatusUnauthorized, "unauthenticated", "An API key is required.")
 )
 
@@ -33,15 +34,22 @@ func Session(req Request, names ClaimNames) (access.Principal, error) {
 	}
 	claims := req.RequestContext.Authorizer.JWT.Claims
 	sub := claims["sub"]
-	if sub == "" {
+	if !ValidID(sub) {
 		return access.Principal{}, errNoSession
 	}
 	env := claims[names.Environment]
-	if env == "" {
+	if !ValidID(env) {
 		return access.Principal{}, errNoEnvironment
 	}
 	return access.Principal{UserID: sub, EnvironmentID: env, Admin: hasGroup(claims[names.Groups], names.AdminGroup)}, nil
 }
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
+
+// ValidID reports whether s can be a user or environment id: 1 to 128 of A-Z, a-z, 0-9 and
+// "._:@+-". Never "#", which separates the parts of the table's keys, so no two pairs of
+// environment and user can name the same item.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
 
 // hasGroup reads a groups claim as API Gateway hands it over: an array becomes a bracketed,
 // space-separated string ("[admin agents]"). A JSON array and a single bare value are read too.
