@@ -6,7 +6,6 @@ import (
 
 	"github.com/apitokens/apitokens/shared/access"
 	"github.com/apitokens/apitokens/shared/cursor"
-	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
@@ -68,7 +67,7 @@ func ProblemFor(err error) Problem {
 		e = errConflict
 	case errors.Is(err, tokenstore.ErrBadCursor), errors.Is(err, cursor.ErrInvalid):
 		e = errBadCursor
-	case errors.Is(err, inbox.ErrIdempotencyMismatch), errors.Is(err, tokenstore.ErrIdempotencyMismatch):
+	case errors.Is(err, tokenstore.ErrIdempotencyMismatch):
 		e = errIdemReused
 	case errors.Is(err, tokenstore.ErrIdempotentTokenDeleted):
 		e = errIdemSpent

@@ -23,8 +23,9 @@ const Retention = 30 * 24 * time.Hour
 
 // Errors of the inbox.
 var (
-	// ErrIdempotencyMismatch reports an Idempotency-Key reused with another body.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with another body")
+	// ErrIdempotencyMismatch reports an Idempotency-Key reused with another body; it is the
+	// token store's error, so one mapping answers both routes.
+	ErrIdempotencyMismatch = tokenstore.ErrIdempotencyMismatch
 	// ErrBadCursor reports a start key that is not the query's.
 	ErrBadCursor = tokenstore.ErrBadCursor
 )
