@@ -270,8 +270,9 @@ func FuzzCreateToken(f *testing.F) {
 		}
 		var wantExpiry any
 		if s, ok := sent["expiresAt"]; ok {
+			// Kept to the second: the second itself must lie ahead.
 			at, err := time.Parse(time.RFC3339, s)
-			if err != nil || !at.After(now) {
+			if err != nil || !at.UTC().Truncate(time.Second).After(now) {
 				want["invalid_expiry"] = 400
 			}
 			wantExpiry = at.UTC().Truncate(time.Second).Format(time.RFC3339)
