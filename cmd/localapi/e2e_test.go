@@ -92,6 +92,12 @@ type reply struct {
 	body   string
 }
 
+// keyShaped finds anything shaped like a key, so failure messages can show its hint instead.
+var keyShaped = regexp.MustCompile(`\b([a-z][a-z0-9]{1,7}_)[0-9A-Za-z]{45}([0-9A-Za-z]{4})\b`)
+
+// shown is the body for a failure message, each key in it shown by its hint only.
+func (r reply) shown() string { return keyShaped.ReplaceAllString(r.body, "${1}…${2}") }
+
 func do(t *testing.T, method, url, auth, body string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -139,7 +145,7 @@ func call(t *testing.T, method, url, auth, body string) reply {
 func echoed(t *testing.T, r reply) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	if r.status != 200 {
-		t.Fatalf("status %d (%s), want 200 from the echo function", r.status, r.body)
+		t.Fatalf("status %d (%s), want 200 from the echo function", r.status, r.shown())
 	}
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal([]byte(r.body), &ev); err != nil {
@@ -166,7 +172,7 @@ func TestLocalRunWithTestFunctions(t *testing.T) {
 
 	t.Run("JWT route", func(t *testing.T) {
 		if r := do(t, "GET", srv.URL+"/session/1", "", ""); r.status != 401 || r.body != unauthorizedBody {
-			t.Errorf("no header: %d %s, want 401 %s", r.status, r.body, unauthorizedBody)
+			t.Errorf("no header: %d %s, want 401 %s", r.status, r.shown(), unauthorizedBody)
 		}
 		r := do(t, "GET", srv.URL+"/session/1", "Bearer good", "")
 		if r.status != 401 || !strings.Contains(r.header.Get("Www-Authenticate"), `error="invalid_token"`) {
@@ -212,7 +218,7 @@ func TestLocalRunWithTestFunctions(t *testing.T) {
 		}
 		for _, tt := range tests {
 			if r := do(t, "GET", srv.URL+"/key/1", tt.auth, ""); r.status != tt.wantStatus || r.body != tt.wantBody {
-				t.Errorf("%.20q: %d %s, want %d %s", tt.auth, r.status, r.body, tt.wantStatus, tt.wantBody)
+				t.Errorf("%.20q: %d %s, want %d %s", tt.auth, r.status, r.shown(), tt.wantStatus, tt.wantBody)
 			}
 		}
 		ev := echoed(t, do(t, "GET", srv.URL+"/key/7", "Bearer good", ""))
@@ -230,20 +236,20 @@ func TestLocalRunWithTestFunctions(t *testing.T) {
 
 	t.Run("function results and failures", func(t *testing.T) {
 		if r := do(t, "GET", srv.URL+"/open/x/fail", "", ""); r.status != 500 || r.body != internalBody {
-			t.Errorf("error: %d %s, want 500", r.status, r.body)
+			t.Errorf("error: %d %s, want 500", r.status, r.shown())
 		}
 		if r := do(t, "GET", srv.URL+"/open/x/sleep", "", ""); r.status != 500 || r.body != internalBody {
-			t.Errorf("timeout: %d %s, want 500", r.status, r.body)
+			t.Errorf("timeout: %d %s, want 500", r.status, r.shown())
 		}
 		if r := do(t, "GET", srv.URL+"/open/x/nostatus", "", ""); r.status != 200 || r.body != `{"hello":"world"}` || r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("no statusCode: %d %s %v", r.status, r.body, r.header)
+			t.Errorf("no statusCode: %d %s %v", r.status, r.shown(), r.header)
 		}
 		r := do(t, "GET", srv.URL+"/open/x/binary", "", "")
 		if r.status != 200 || r.body != "\x00\x01\x02\xff" || len(r.header["Set-Cookie"]) != 2 || len(r.header["X-Multi"]) != 2 {
-			t.Errorf("binary: %d %q %v", r.status, r.body, r.header)
+			t.Errorf("binary: %d %q %v", r.status, r.shown(), r.header)
 		}
 		if r := do(t, "GET", srv.URL+"/nope", "", ""); r.status != 404 || r.body != `{"message":"Not Found"}` {
-			t.Errorf("unknown route: %d %s", r.status, r.body)
+			t.Errorf("unknown route: %d %s", r.status, r.shown())
 		}
 	})
 
@@ -293,19 +299,19 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 		url := srv.URL + path.ReplaceAllString(rt.Path, "tok_00000000000000000000000000")
 		t.Run(rt.Key(), func(t *testing.T) {
 			if r := call(t, rt.Method, url, "", ""); r.status != 401 || r.body != unauthorizedBody {
-				t.Errorf("no header: %d %s, want 401 %s", r.status, r.body, unauthorizedBody)
+				t.Errorf("no header: %d %s, want 401 %s", r.status, r.shown(), unauthorizedBody)
 			}
 			switch rt.Authorizer {
 			case "Session":
 				if r := call(t, rt.Method, url, "Bearer cbk_notasession", ""); r.status != 401 || r.header.Get("Www-Authenticate") == "" {
-					t.Errorf("key on a session route: %d %s, want 401 with www-authenticate", r.status, r.body)
+					t.Errorf("key on a session route: %d %s, want 401 with www-authenticate", r.status, r.shown())
 				}
 				if r := call(t, rt.Method, url, "Bearer "+agent, "{}"); isGateway(r.body) {
-					t.Errorf("session: %d %s, want the function's answer", r.status, r.body)
+					t.Errorf("session: %d %s, want the function's answer", r.status, r.shown())
 				}
 			case "ApiKey":
 				if r := call(t, rt.Method, url, "Bearer "+agent, "{}"); r.status != 403 || r.body != forbiddenBody {
-					t.Errorf("session on a key route: %d %s, want 403 %s", r.status, r.body, forbiddenBody)
+					t.Errorf("session on a key route: %d %s, want 403 %s", r.status, r.shown(), forbiddenBody)
 				}
 			default:
 				t.Errorf("authorizer %q, want Session or ApiKey", rt.Authorizer)
@@ -317,15 +323,15 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 		r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
 		var created struct{ ID, Key string }
 		if err := json.Unmarshal([]byte(r.body), &created); r.status != 201 || err != nil || created.Key == "" {
-			t.Fatalf("create: %d %s", r.status, r.body)
+			t.Fatalf("create: %d %s", r.status, r.shown())
 		}
 		r = call(t, "GET", srv.URL+"/v1/me", "Bearer "+created.Key, "")
 		var me struct{ TokenID, UserID, EnvironmentID string }
 		if err := json.Unmarshal([]byte(r.body), &me); r.status != 200 || err != nil || me.TokenID != created.ID || me.UserID != "u-agent" || me.EnvironmentID != "env-1" {
-			t.Errorf("me: %d %s, want token %s of u-agent in env-1", r.status, r.body, created.ID)
+			t.Errorf("me: %d %s, want token %s of u-agent in env-1", r.status, r.shown(), created.ID)
 		}
 		if r := call(t, "GET", srv.URL+"/v1/tokens", "Bearer "+created.Key, ""); r.status != 401 {
-			t.Errorf("key on a management route: %d %s, want 401", r.status, r.body)
+			t.Errorf("key on a management route: %d %s, want 401", r.status, r.shown())
 		}
 	})
 
@@ -338,15 +344,15 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"x","type":"admin"}`); r.status != 403 || !strings.Contains(r.body, `"code":"admin_required"`) {
-			t.Errorf("agent creating an admin token: %d %s, want 403 admin_required", r.status, r.body)
+			t.Errorf("agent creating an admin token: %d %s, want 403 admin_required", r.status, r.shown())
 		}
 		if r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+admin, `{"name":"Office","type":"admin"}`); r.status != 201 {
-			t.Errorf("admin creating an admin token: %d %s, want 201", r.status, r.body)
+			t.Errorf("admin creating an admin token: %d %s, want 201", r.status, r.shown())
 		}
 		r := call(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Zapier Sync"}`)
 		var tok struct{ ID, Key, Name string }
 		if err := json.Unmarshal([]byte(r.body), &tok); r.status != 201 || err != nil || tok.Name != "Zapier Sync" {
-			t.Fatalf("create: %d %s", r.status, r.body)
+			t.Fatalf("create: %d %s", r.status, r.shown())
 		}
 		if r := call(t, "GET", srv.URL+"/v1/tokens", "Bearer "+agent, ""); r.status != 200 || !strings.Contains(r.body, tok.ID) {
 			t.Errorf("list: %d, want the new token in it", r.status)
@@ -373,15 +379,15 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 			}
 		}
 		if r := call(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/deactivate", "Bearer "+agent, ""); r.status != 200 {
-			t.Fatalf("deactivate: %d %s", r.status, r.body)
+			t.Fatalf("deactivate: %d %s", r.status, r.shown())
 		}
 		within("deactivate", 403)
 		if r := call(t, "POST", srv.URL+"/v1/tokens/"+tok.ID+"/activate", "Bearer "+agent, ""); r.status != 200 {
-			t.Fatalf("activate: %d %s", r.status, r.body)
+			t.Fatalf("activate: %d %s", r.status, r.shown())
 		}
 		within("activate", 200)
 		if r := call(t, "DELETE", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 204 {
-			t.Fatalf("delete: %d %s", r.status, r.body)
+			t.Fatalf("delete: %d %s", r.status, r.shown())
 		}
 		within("delete", 403)
 		if r := call(t, "GET", srv.URL+"/v1/tokens/"+tok.ID, "Bearer "+agent, ""); r.status != 404 {
@@ -436,7 +442,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 	}
 	// A call starts a function's bootstrap under its emulator.
 	if r := do(t, "GET", url+"/open/x/ok", "", ""); r.status != 200 {
-		t.Fatalf("call: %d %s", r.status, r.body)
+		t.Fatalf("call: %d %s", r.status, r.shown())
 	}
 	started, err := proctree.Descendants(cmd.Process.Pid)
 	if err != nil {

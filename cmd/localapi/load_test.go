@@ -37,7 +37,7 @@ func TestLoadIntegrationRoutes(t *testing.T) {
 	}
 	r := do(t, "POST", srv.URL+"/v1/tokens", "Bearer "+agent, `{"name":"Load"}`)
 	if r.status != 201 {
-		t.Fatalf("create: got %d %s, want 201", r.status, r.body)
+		t.Fatalf("create: got %d %s, want 201", r.status, r.shown())
 	}
 	var created struct{ ID, Key string }
 	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.Key == "" {
@@ -47,7 +47,7 @@ func TestLoadIntegrationRoutes(t *testing.T) {
 
 	t.Run("GET /v1/me", func(t *testing.T) {
 		if r := do(t, "GET", srv.URL+"/v1/me", "Bearer "+created.Key, ""); r.status != 200 {
-			t.Fatalf("me: got %d %s, want 200", r.status, r.body)
+			t.Fatalf("me: got %d %s, want 200", r.status, r.shown())
 		}
 		target := vegeta.Target{Method: "GET", URL: srv.URL + "/v1/me", Header: auth}
 		results := attack(t, func(tgt *vegeta.Target) error { *tgt = target; return nil }, meRate)
@@ -61,7 +61,7 @@ func TestLoadIntegrationRoutes(t *testing.T) {
 
 	t.Run("POST /v1/hooks/{source}", func(t *testing.T) {
 		if r := do(t, "POST", srv.URL+"/v1/hooks/zapier", "Bearer "+created.Key, `{"event":"warm-up"}`); r.status != 202 {
-			t.Fatalf("hook: got %d %s, want 202", r.status, r.body)
+			t.Fatalf("hook: got %d %s, want 202", r.status, r.shown())
 		}
 		// A fresh Idempotency-Key per delivery, as a Zap step sends: each one stores a delivery.
 		var seq atomic.Int64

@@ -42,7 +42,7 @@ func TestAWSCallsPerAction(t *testing.T) {
 				return 500
 			}
 			return r.status
-		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1"},
+		}, "DynamoDB.GetItem=2 DynamoDB.PutItem=1 DynamoDB.TransactWriteItems=1"},
 		{"list", true, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.Query=1"},
 		{"list, a next page", true, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
 		{"get", true, func() int { return a.do(ann, "GET", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1"},

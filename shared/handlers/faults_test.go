@@ -359,14 +359,14 @@ func TestFaultsDuringTokenActions(t *testing.T) {
 					hits := faults.lift()
 
 					if hits == 0 {
-						t.Fatalf("the fault hit no attempt (%d %s)", r.status, r.raw)
+						t.Fatalf("the fault hit no attempt (%d %s)", r.status, r.shown())
 					}
 					if fc.answered {
 						if r.status != action.ok {
-							t.Errorf("got %d %s, want %d", r.status, r.raw, action.ok)
+							t.Errorf("got %d %s, want %d", r.status, r.shown(), action.ok)
 						}
 					} else if r.status != 500 || r.str("code") != "internal_error" || internalText.MatchString(r.raw) {
-						t.Errorf("got %d %s, want 500 internal_error without internal text", r.status, r.raw)
+						t.Errorf("got %d %s, want 500 internal_error without internal text", r.status, r.shown())
 					}
 					if action.name == "create" && r.status == 201 {
 						id = r.str("id")
@@ -418,12 +418,12 @@ func TestFaultRetriedCreate(t *testing.T) {
 			first := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
 			faults.lift()
 			if first.status != 500 || first.str("code") != "internal_error" {
-				t.Fatalf("first create = %d %s, want 500 internal_error", first.status, first.raw)
+				t.Fatalf("first create = %d %s, want 500 internal_error", first.status, first.shown())
 			}
 			stored := readTable(t, a).tokens // what the first request left
 			retry := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
 			if retry.status != 201 {
-				t.Fatalf("retried create = %d %s, want 201", retry.status, retry.raw)
+				t.Fatalf("retried create = %d %s, want 201", retry.status, retry.shown())
 			}
 			s := readTable(t, a)
 			s.check(t)
@@ -464,7 +464,7 @@ func TestFaultRetriedCreate(t *testing.T) {
 			r := a.doWith(ann, "POST", "/v1/tokens", `{"name":"zapier"}`, headers...)
 			faults.lift()
 			if r.status != 201 || r.headers["idempotent-replayed"] != "" {
-				t.Fatalf("create = %d %s (replayed %q), want 201, not replayed", r.status, r.raw, r.headers["idempotent-replayed"])
+				t.Fatalf("create = %d %s (replayed %q), want 201, not replayed", r.status, r.shown(), r.headers["idempotent-replayed"])
 			}
 			s := readTable(t, a)
 			s.check(t)

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +158,12 @@ type reply struct {
 
 func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
 
+// keyShaped finds anything shaped like a key, so failure messages can show its hint instead.
+var keyShaped = regexp.MustCompile(`\b([a-z][a-z0-9]{1,7}_)[0-9A-Za-z]{45}([0-9A-Za-z]{4})\b`)
+
+// shown is the raw body for a failure message, each key in it shown by its hint only.
+func (r reply) shown() string { return keyShaped.ReplaceAllString(r.raw, "${1}…${2}") }
+
 // do sends method and target (path with an optional ?query) as w, with body if not empty.
 func (a *api) do(w who, method, target, body string) reply {
 	a.t.Helper()
@@ -181,6 +189,9 @@ func (a *api) aim(req *httpapi.Request, method, target, body string) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			if req.QueryStringParameters == nil {
 				req.QueryStringParameters = map[string]string{}
+			}
+			if u, err := url.QueryUnescape(v); err == nil { // as API Gateway hands them over
+				v = u
 			}
 			req.QueryStringParameters[k] = v
 		}

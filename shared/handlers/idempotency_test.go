@@ -77,7 +77,7 @@ func idemRecords(t *testing.T, a *api) []idemStored {
 func assertReplay(t *testing.T, r, first reply) {
 	t.Helper()
 	if r.status != 201 {
-		t.Fatalf("repeat: got %d %s, want 201", r.status, r.raw)
+		t.Fatalf("repeat: got %d %s, want 201", r.status, r.shown())
 	}
 	if r.str("id") != first.str("id") || r.str("key") != first.str("key") || r.str("name") != first.str("name") {
 		t.Errorf("repeat: got token %s (same key %v, name %q), want %s with its key and name %q",
@@ -95,12 +95,12 @@ func assertReplay(t *testing.T, r, first reply) {
 }
 
 // TestCreateIdempotent201 repeats a create with its Idempotency-Key: the answer is the first
-// token with its key, and nothing new is stored.
+// token with its key, and nothing is stored but the record that the key was viewed again.
 func TestCreateIdempotent201(t *testing.T) {
 	a := newAPI(t, 50)
 	first := a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
 	if first.status != 201 || first.headers["idempotent-replayed"] != "" {
-		t.Fatalf("first create: got %d (replayed %q) %s, want 201 without Idempotent-Replayed", first.status, first.headers["idempotent-replayed"], first.raw)
+		t.Fatalf("first create: got %d (replayed %q) %s, want 201 without Idempotent-Replayed", first.status, first.headers["idempotent-replayed"], first.shown())
 	}
 
 	cases := []struct{ name, body string }{
@@ -111,15 +111,15 @@ func TestCreateIdempotent201(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a.calls.Reset()
 			assertReplay(t, a.createWithKey(ann, "zap-1", c.body), first)
-			if n := a.calls.Count("DynamoDB.PutItem") + a.calls.Count("DynamoDB.UpdateItem"); n != 0 {
-				t.Errorf("the repeat made %d other writes (%s), want 0", n, a.calls)
+			if put, update := a.calls.Count("DynamoDB.PutItem"), a.calls.Count("DynamoDB.UpdateItem"); put != 1 || update != 0 {
+				t.Errorf("the repeat made %d puts and %d updates (%s), want the view's audit record only", put, update, a.calls)
 			}
 		})
 	}
 
 	// Renamed meanwhile: the repeat answers the token as it is now, with the same key.
 	if r := a.do(ann, "PATCH", "/v1/tokens/"+first.str("id"), `{"name":"Renamed"}`); r.status != 200 {
-		t.Fatalf("rename: got %d %s, want 200", r.status, r.raw)
+		t.Fatalf("rename: got %d %s, want 200", r.status, r.shown())
 	}
 	r := a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
 	if r.status != 201 || r.str("id") != first.str("id") || r.str("key") != first.str("key") || r.str("name") != "Renamed" {
@@ -131,11 +131,12 @@ func TestCreateIdempotent201(t *testing.T) {
 	if len(s.tokens) != 1 || s.counts["env-1/ann"] != 1 {
 		t.Errorf("got %d tokens stored, count %d; want 1 and 1", len(s.tokens), s.counts["env-1/ann"])
 	}
-	if got := s.audit[first.str("id")]; got["create"] != 1 || got["reveal"] != 0 {
-		t.Errorf("audit of %s: got %v, want one create and no reveal", first.str("id"), got)
+	// Three repeats handed the key out again: each is in the history as a view.
+	if got := s.audit[first.str("id")]; got["create"] != 1 || got["reveal"] != 3 {
+		t.Errorf("audit of %s: got %v, want one create and three reveals", first.str("id"), got)
 	}
 	if l := a.do(adam, "GET", "/v1/tokens?owner=all", ""); l.status != 200 || len(l.body["items"].([]any)) != 1 {
-		t.Errorf("list: got %d %s, want 200 with 1 token", l.status, l.raw)
+		t.Errorf("list: got %d %s, want 200 with 1 token", l.status, l.shown())
 	}
 }
 
@@ -147,7 +148,7 @@ func TestCreateIdempotentRecord(t *testing.T) {
 	const idemKey = "listing-sync-7f3a"
 	first := a.createWithKey(ann, idemKey, `{"name":"Zapier Sync"}`)
 	if first.status != 201 {
-		t.Fatalf("create: got %d %s, want 201", first.status, first.raw)
+		t.Fatalf("create: got %d %s, want 201", first.status, first.shown())
 	}
 	recs := idemRecords(t, a)
 	if len(recs) != 1 {
@@ -190,6 +191,7 @@ func TestCreateIdempotentRecord(t *testing.T) {
 func TestCreateIdempotent400(t *testing.T) {
 	a := newAPI(t, 50)
 	cases := []struct{ name, key string }{
+		{"empty", ""},
 		{"control character", "a\x01b"},
 		{"over 255 characters", strings.Repeat("k", 256)},
 		{"not ASCII", "clé"},
@@ -198,12 +200,12 @@ func TestCreateIdempotent400(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := a.createWithKey(ann, c.key, `{"name":"Zapier Sync"}`)
 			if r.status != 400 || r.str("code") != "invalid_idempotency_key" {
-				t.Errorf("got %d %s, want 400 invalid_idempotency_key", r.status, r.raw)
+				t.Errorf("got %d %s, want 400 invalid_idempotency_key", r.status, r.shown())
 			}
 		})
 	}
 	if r := a.createWithKey(ann, strings.Repeat("k", 255), `{"name":"Zapier Sync"}`); r.status != 201 {
-		t.Errorf("255 characters: got %d %s, want 201", r.status, r.raw)
+		t.Errorf("255 characters: got %d %s, want 201", r.status, r.shown())
 	}
 	if s := readTable(t, a); len(s.tokens) != 1 {
 		t.Errorf("got %d tokens stored, want 1 (only the valid key's)", len(s.tokens))
@@ -216,7 +218,7 @@ func TestCreateIdempotent409(t *testing.T) {
 	a := newAPI(t, 50)
 	first := a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
 	if first.status != 201 {
-		t.Fatalf("create: got %d %s, want 201", first.status, first.raw)
+		t.Fatalf("create: got %d %s, want 201", first.status, first.shown())
 	}
 	cases := []struct{ name, body string }{
 		{"another name", `{"name":"Other"}`},
@@ -226,7 +228,7 @@ func TestCreateIdempotent409(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := a.createWithKey(ann, "zap-1", c.body)
 			if r.status != 409 || r.str("code") != "idempotency_key_reused" {
-				t.Errorf("got %d %s, want 409 idempotency_key_reused", r.status, r.raw)
+				t.Errorf("got %d %s, want 409 idempotency_key_reused", r.status, r.shown())
 			}
 		})
 	}
@@ -238,7 +240,7 @@ func TestCreateIdempotent409(t *testing.T) {
 		}
 		r := a.createWithKey(ann, "zap-2", `{"name":"Short-lived"}`)
 		if r.status != 409 || r.str("code") != "idempotency_key_reused" || !strings.Contains(r.str("detail"), "deleted") {
-			t.Errorf("got %d %s, want 409 idempotency_key_reused saying the token was deleted", r.status, r.raw)
+			t.Errorf("got %d %s, want 409 idempotency_key_reused saying the token was deleted", r.status, r.shown())
 		}
 		if r := a.createWithKey(ann, "zap-3", `{"name":"Short-lived"}`); r.status != 201 || r.headers["idempotent-replayed"] != "" {
 			t.Errorf("with a new key: got %d (replayed %q), want 201, not replayed", r.status, r.headers["idempotent-replayed"])
@@ -298,7 +300,7 @@ func TestCreateIdempotentPerUser(t *testing.T) {
 	for _, w := range []who{ann, carl, adam, eve} {
 		r := a.createWithKey(w, "zap-1", `{"name":"Zapier Sync"}`)
 		if r.status != 201 || r.headers["idempotent-replayed"] != "" || r.str("userId") != w.user {
-			t.Fatalf("%s: got %d %s (replayed %q), want 201, their own token, not replayed", w.user, r.status, r.raw, r.headers["idempotent-replayed"])
+			t.Fatalf("%s: got %d %s (replayed %q), want 201, their own token, not replayed", w.user, r.status, r.shown(), r.headers["idempotent-replayed"])
 		}
 		if prev, dup := seen[r.str("id")]; dup {
 			t.Errorf("%s got %s's token %s", w.user, prev, r.str("id"))
@@ -331,7 +333,7 @@ func TestCreateIdempotentRetention(t *testing.T) {
 			a := newAPI(t, 50)
 			first := a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
 			if first.status != 201 {
-				t.Fatalf("create: got %d %s, want 201", first.status, first.raw)
+				t.Fatalf("create: got %d %s, want 201", first.status, first.shown())
 			}
 			a.advance(c.after)
 			if c.removed {
@@ -375,11 +377,11 @@ func TestCreateIdempotentAtLimit(t *testing.T) {
 	a := newAPI(t, 1)
 	first := a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
 	if first.status != 201 {
-		t.Fatalf("create: got %d %s, want 201", first.status, first.raw)
+		t.Fatalf("create: got %d %s, want 201", first.status, first.shown())
 	}
 	assertReplay(t, a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`), first)
 	if r := a.createWithKey(ann, "zap-2", `{"name":"Zapier Sync"}`); r.status != 409 || r.str("code") != "token_limit_reached" {
-		t.Errorf("a new key past the limit: got %d %s, want 409 token_limit_reached", r.status, r.raw)
+		t.Errorf("a new key past the limit: got %d %s, want 409 token_limit_reached", r.status, r.shown())
 	}
 	s := readTable(t, a)
 	s.check(t)

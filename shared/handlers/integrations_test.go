@@ -63,7 +63,7 @@ func TestMe(t *testing.T) {
 		want := map[string]any{"tokenId": c.token.str("id"), "tokenName": c.token.str("name"), "type": c.typ,
 			"userId": c.user, "environmentId": "env-1", "scope": c.scp}
 		if r.status != 200 || len(r.body) != len(want) {
-			t.Fatalf("me = %d %s", r.status, r.raw)
+			t.Fatalf("me = %d %s", r.status, r.shown())
 		}
 		for k, v := range want {
 			if r.body[k] != v {
@@ -91,7 +91,7 @@ func TestKeyLifeThroughTheAuthorizer(t *testing.T) {
 		t.Errorf("after activate = %d, want 200", r.status)
 	}
 	if g := a.do(ann, "GET", "/v1/tokens/"+id, ""); g.str("lastUsedAt") == "" {
-		t.Errorf("lastUsedAt not set after use: %s", g.raw)
+		t.Errorf("lastUsedAt not set after use: %s", g.shown())
 	}
 	a.do(ann, "DELETE", "/v1/tokens/"+id, "")
 	a.advance(5 * time.Second)
@@ -115,11 +115,11 @@ func TestHooks(t *testing.T) {
 	// 202: recorded for the key's owner.
 	r := a.keyDo(annKey, "POST", "/v1/hooks/zapier", body)
 	if r.status != 202 || !strings.HasPrefix(r.str("id"), "evt_") || r.str("receivedAt") != "2026-11-25T18:00:00Z" {
-		t.Fatalf("post = %d %s", r.status, r.raw)
+		t.Fatalf("post = %d %s", r.status, r.shown())
 	}
 	// An Admin key posts on behalf of a user of its environment.
 	if r := a.keyDo(adminKey, "POST", "/v1/hooks/zapier?userId=carl", `{"event":"contact.created"}`); r.status != 202 {
-		t.Errorf("admin key for carl = %d %s", r.status, r.raw)
+		t.Errorf("admin key for carl = %d %s", r.status, r.shown())
 	}
 
 	refusals := []struct {
@@ -140,6 +140,7 @@ func TestHooks(t *testing.T) {
 		{"bad source", annKey, "/v1/hooks/Zap!er", body, nil, 400, "invalid_source"},
 		{"reserved source", annKey, "/v1/hooks/events", body, nil, 400, "invalid_source"},
 		{"bad idempotency key", annKey, "/v1/hooks/zapier", body, []string{"idempotency-key", "a\x01b"}, 400, "invalid_idempotency_key"},
+		{"empty idempotency key", annKey, "/v1/hooks/zapier", body, []string{"idempotency-key", ""}, 400, "invalid_idempotency_key"},
 	}
 	for _, c := range refusals {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,20 +156,20 @@ func TestHooks(t *testing.T) {
 	a.advance(time.Minute)
 	again := a.keyDo(carlKey, "POST", "/v1/hooks/zapier", body, "idempotency-key", "zap-123")
 	if first.status != 202 || again.status != 202 || again.str("id") != first.str("id") || again.str("receivedAt") != first.str("receivedAt") {
-		t.Errorf("repeat = %d %s, first = %s", again.status, again.raw, first.raw)
+		t.Errorf("repeat = %d %s, first = %s", again.status, again.shown(), first.shown())
 	}
 	if again.headers["idempotent-replayed"] != "true" {
 		t.Errorf("repeat headers = %v", again.headers)
 	}
 	if r := a.keyDo(carlKey, "POST", "/v1/hooks/zapier", `{"other":1}`, "idempotency-key", "zap-123"); r.status != 409 || r.str("code") != "idempotency_key_reused" {
-		t.Errorf("same key, other body = %d %s", r.status, r.raw)
+		t.Errorf("same key, other body = %d %s", r.status, r.shown())
 	}
 
 	list := func(key, target string) []string {
 		t.Helper()
 		r := a.keyDo(key, "GET", target, "")
 		if r.status != 200 {
-			t.Fatalf("list %s = %d %s", target, r.status, r.raw)
+			t.Fatalf("list %s = %d %s", target, r.status, r.shown())
 		}
 		var who []string
 		for _, it := range r.body["items"].([]any) {

@@ -46,7 +46,7 @@ func TestSAMEvents(t *testing.T) {
 	// The POST event as generated, body and all: SAM's body is a create request.
 	c := session(ann, "http-api-post.json", "POST", "/v1/tokens", `{"name":"Zapier Sync"}`)
 	if c.status != 201 || c.str("name") != "Zapier Sync" || c.str("key") == "" {
-		t.Fatalf("create: got %d %s, want 201 with the token and its key", c.status, c.raw)
+		t.Fatalf("create: got %d %s, want 201 with the token and its key", c.status, c.shown())
 	}
 	id, key := c.str("id"), c.str("key")
 	tok := "/v1/tokens/" + id
@@ -72,7 +72,7 @@ func TestSAMEvents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := session(ann, tt.file, tt.method, tt.target, tt.body)
 			if r.status != tt.status {
-				t.Fatalf("got %d %s, want %d", r.status, r.raw, tt.status)
+				t.Fatalf("got %d %s, want %d", r.status, r.shown(), tt.status)
 			}
 			if tt.field != "" && r.str(tt.field) != tt.want {
 				t.Errorf("got %s = %q, want %q", tt.field, r.str(tt.field), tt.want)
@@ -101,7 +101,7 @@ func TestSAMEvents(t *testing.T) {
 				headers = []string{"Content-Type", "application/json"}
 			}
 			if r := a.keyDoOn(samEvent(t, tt.file), k, tt.method, tt.target, tt.body, headers...); r.status != tt.status {
-				t.Errorf("got %d %s, want %d", r.status, r.raw, tt.status)
+				t.Errorf("got %d %s, want %d", r.status, r.shown(), tt.status)
 			}
 		})
 	}

@@ -122,8 +122,12 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 			return created(t, key, now), nil
 		}
 		// The caller made this token with this request: like reveal, its owner gets the key
-		// back from the stored ciphertext. The key generated above was never stored.
+		// back from the stored ciphertext, and like reveal that leaves an audit record. The
+		// key generated above was never stored.
 		if key, err = openKey(ring, got); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.RecordAudit(ctx, got, tokenstore.ActionReveal, actor(req, p.UserID)); err != nil {
 			return httpapi.Response{}, err
 		}
 		resp := created(got, key, now)

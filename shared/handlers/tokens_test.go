@@ -34,7 +34,7 @@ func (a *api) create(w who, body string) reply {
 	a.t.Helper()
 	r := a.do(w, "POST", "/v1/tokens", body)
 	if r.status != 201 {
-		a.t.Fatalf("create %s: %d %s", body, r.status, r.raw)
+		a.t.Fatalf("create %s: %d %s", body, r.status, r.shown())
 	}
 	return r
 }
@@ -73,19 +73,19 @@ func TestTokenLife(t *testing.T) {
 	l := a.do(ann, "GET", "/v1/tokens", "")
 	items, _ := l.body["items"].([]any)
 	if l.status != 200 || len(items) != 1 || items[0].(map[string]any)["id"] != id || l.body["nextCursor"] != nil {
-		t.Fatalf("list = %d %s", l.status, l.raw)
+		t.Fatalf("list = %d %s", l.status, l.shown())
 	}
 	if strings.Contains(l.raw, key) {
 		t.Error("list shows the key")
 	}
 	if g := a.do(ann, "GET", "/v1/tokens/"+id, ""); g.status != 200 || g.str("name") != "Zapier Sync" || g.body["key"] != nil {
-		t.Errorf("get = %d %s", g.status, g.raw)
+		t.Errorf("get = %d %s", g.status, g.shown())
 	}
 
 	// Rename, reveal.
 	a.advance(time.Minute)
 	if r := a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":"Zapier Sync (prod)"}`); r.status != 200 || r.str("name") != "Zapier Sync (prod)" || r.str("updatedAt") != "2026-11-25T18:01:00Z" {
-		t.Errorf("rename = %d %s", r.status, r.raw)
+		t.Errorf("rename = %d %s", r.status, r.shown())
 	}
 	a.advance(time.Minute)
 	rv := a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "")
@@ -99,7 +99,7 @@ func TestTokenLife(t *testing.T) {
 	} {
 		a.advance(time.Minute)
 		if r := a.do(ann, "POST", "/v1/tokens/"+id+"/"+step.action, ""); r.status != 200 || r.str("status") != step.status {
-			t.Errorf("%s = %d %s, want 200 %s", step.action, r.status, r.raw, step.status)
+			t.Errorf("%s = %d %s, want 200 %s", step.action, r.status, r.shown(), step.status)
 		}
 	}
 
@@ -120,15 +120,15 @@ func TestTokenLife(t *testing.T) {
 	// 204, then 404 on every route.
 	a.advance(time.Minute)
 	if d := a.do(ann, "DELETE", "/v1/tokens/"+id, ""); d.status != 204 || d.raw != "" {
-		t.Fatalf("delete = %d %s", d.status, d.raw)
+		t.Fatalf("delete = %d %s", d.status, d.shown())
 	}
 	for _, r := range allRoutes {
 		if got := a.do(ann, r.method, "/v1/tokens/"+id+r.suffix, r.body); got.status != 404 || got.str("code") != "token_not_found" {
-			t.Errorf("%s after delete = %d %s, want 404 token_not_found", r.method+r.suffix, got.status, got.raw)
+			t.Errorf("%s after delete = %d %s, want 404 token_not_found", r.method+r.suffix, got.status, got.shown())
 		}
 	}
 	if l := a.do(ann, "GET", "/v1/tokens", ""); len(l.body["items"].([]any)) != 0 {
-		t.Errorf("list after delete = %s", l.raw)
+		t.Errorf("list after delete = %s", l.shown())
 	}
 	if n, _ := a.deps.Store.Count(context.Background(), "env-1", "ann"); n != 0 {
 		t.Errorf("count after delete = %d, want 0", n)
@@ -142,13 +142,13 @@ func TestAccess(t *testing.T) {
 
 	// 403: an agent may not create an Admin token; nothing is stored.
 	if r := a.do(ann, "POST", "/v1/tokens", `{"name":"x","type":"admin"}`); r.status != 403 || r.str("code") != "admin_required" {
-		t.Errorf("agent creating an admin token = %d %s", r.status, r.raw)
+		t.Errorf("agent creating an admin token = %d %s", r.status, r.shown())
 	}
 	if n, _ := a.deps.Store.Count(context.Background(), "env-1", "ann"); n != 1 {
 		t.Errorf("count after a refused create = %d, want 1", n)
 	}
 	if r := a.do(adam, "POST", "/v1/tokens", `{"name":"sync all","type":"admin"}`); r.status != 201 || r.str("type") != "admin" {
-		t.Errorf("admin creating an admin token = %d %s", r.status, r.raw)
+		t.Errorf("admin creating an admin token = %d %s", r.status, r.shown())
 	}
 
 	// 404: a colleague (agent) and another environment's admin see nothing, on every route.
@@ -162,14 +162,14 @@ func TestAccess(t *testing.T) {
 
 	// An admin of the environment manages the agent's token but may not view its key.
 	if r := a.do(adam, "POST", "/v1/tokens/"+mine+"/reveal", ""); r.status != 403 || r.str("code") != "owner_only" || r.body["key"] != nil {
-		t.Errorf("admin reveal = %d %s, want 403 owner_only", r.status, r.raw)
+		t.Errorf("admin reveal = %d %s, want 403 owner_only", r.status, r.shown())
 	}
 	for _, step := range []struct{ method, suffix, body string }{
 		{"GET", "", ""}, {"PATCH", "", `{"name":"renamed by admin"}`}, {"POST", "/deactivate", ""},
 		{"POST", "/activate", ""}, {"GET", "/audit", ""},
 	} {
 		if r := a.do(adam, step.method, "/v1/tokens/"+mine+step.suffix, step.body); r.status != 200 {
-			t.Errorf("admin %s%s = %d %s, want 200", step.method, step.suffix, r.status, r.raw)
+			t.Errorf("admin %s%s = %d %s, want 200", step.method, step.suffix, r.status, r.shown())
 		}
 	}
 	au := a.do(ann, "GET", "/v1/tokens/"+mine+"/audit", "")
@@ -185,13 +185,13 @@ func TestAccess(t *testing.T) {
 		t.Errorf("agent owner=adam = %d", r.status)
 	}
 	if r := a.do(adam, "GET", "/v1/tokens?owner=all", ""); len(r.body["items"].([]any)) != 2 {
-		t.Errorf("admin owner=all = %s, want 2 items", r.raw)
+		t.Errorf("admin owner=all = %s, want 2 items", r.shown())
 	}
 	if r := a.do(adam, "GET", "/v1/tokens?owner=ann", ""); len(r.body["items"].([]any)) != 1 {
-		t.Errorf("admin owner=ann = %s, want 1 item", r.raw)
+		t.Errorf("admin owner=ann = %s, want 1 item", r.shown())
 	}
 	if r := a.do(eve, "GET", "/v1/tokens?owner=all", ""); len(r.body["items"].([]any)) != 0 {
-		t.Errorf("another environment's admin sees %s", r.raw)
+		t.Errorf("another environment's admin sees %s", r.shown())
 	}
 
 	if r := a.do(adam, "DELETE", "/v1/tokens/"+mine, ""); r.status != 204 {
@@ -271,10 +271,10 @@ func TestCiphertextBoundToItsToken(t *testing.T) {
 	}
 	r := a.do(ann, "POST", "/v1/tokens/"+second.str("id")+"/reveal", "")
 	if r.status != 500 || strings.Contains(r.raw, first.str("key")) || r.body["key"] != nil {
-		t.Errorf("reveal of a moved ciphertext = %d %s, want 500 and no key", r.status, r.raw)
+		t.Errorf("reveal of a moved ciphertext = %d %s, want 500 and no key", r.status, r.shown())
 	}
 	if strings.Contains(r.raw, "ciphertext") || strings.Contains(r.raw, "open") {
-		t.Errorf("500 answer carries internal text: %s", r.raw)
+		t.Errorf("500 answer carries internal text: %s", r.shown())
 	}
 	if rv := a.do(ann, "POST", "/v1/tokens/"+first.str("id")+"/reveal", ""); rv.str("key") != first.str("key") {
 		t.Error("the untouched token no longer reveals")
@@ -371,13 +371,13 @@ func TestBadInput(t *testing.T) {
 	}
 	// Nothing was written: one token, one audit record, unchanged.
 	if g := a.do(ann, "GET", "/v1/tokens/"+id, ""); g.str("name") != "keep" || g.str("updatedAt") != "2026-11-25T18:00:00Z" {
-		t.Errorf("token changed: %s", g.raw)
+		t.Errorf("token changed: %s", g.shown())
 	}
 	if n, _ := a.deps.Store.Count(context.Background(), "env-1", "ann"); n != 1 {
 		t.Errorf("count = %d, want 1", n)
 	}
 	if au := a.do(ann, "GET", "/v1/tokens/"+id+"/audit", ""); len(au.body["items"].([]any)) != 1 {
-		t.Errorf("audit = %s, want only the create", au.raw)
+		t.Errorf("audit = %s, want only the create", au.shown())
 	}
 }
 
@@ -418,7 +418,7 @@ func TestCursors(t *testing.T) {
 		"edited":              {ann, "/v1/tokens?limit=2&cursor=" + c[:len(c)-2] + "AA"},
 	} {
 		if r := a.do(attempt.w, "GET", attempt.target, ""); r.status != 400 || r.str("code") != "invalid_cursor" {
-			t.Errorf("%s: %d %s, want 400 invalid_cursor", name, r.status, r.raw)
+			t.Errorf("%s: %d %s, want 400 invalid_cursor", name, r.status, r.shown())
 		}
 	}
 }
@@ -428,13 +428,13 @@ func TestExpiry(t *testing.T) {
 	exp := a.clock().Add(time.Hour).Format(time.RFC3339)
 	c := a.create(ann, `{"name":"short-lived","expiresAt":"`+exp+`"}`)
 	if c.str("expiresAt") != exp || c.str("status") != "active" {
-		t.Errorf("created %s", c.raw)
+		t.Errorf("created %s", c.shown())
 	}
 	id := c.str("id")
 	a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "")
 	a.advance(2 * time.Hour)
 	if r := a.do(ann, "POST", "/v1/tokens/"+id+"/activate", ""); r.status != 409 || r.str("code") != "token_expired" {
-		t.Errorf("activate expired = %d %s", r.status, r.raw)
+		t.Errorf("activate expired = %d %s", r.status, r.shown())
 	}
 	other := a.create(ann, `{"name":"expires soon","expiresAt":"`+a.clock().Add(time.Minute).Format(time.RFC3339)+`"}`).str("id")
 	a.advance(2 * time.Minute)
@@ -442,7 +442,7 @@ func TestExpiry(t *testing.T) {
 		t.Errorf("status past expiry = %q, want expired", g.str("status"))
 	}
 	if l := a.do(ann, "GET", "/v1/tokens?status=expired", ""); len(l.body["items"].([]any)) != 1 {
-		t.Errorf("status=expired lists %s", l.raw)
+		t.Errorf("status=expired lists %s", l.shown())
 	}
 }
 

@@ -117,15 +117,21 @@ func truncate(s string, n int) string {
 
 // header returns a request header, whatever case the caller or the gateway gave its name.
 func header(req Request, name string) string {
+	v, _ := lookupHeader(req, name)
+	return v
+}
+
+// lookupHeader is header, also saying whether the request has the header at all.
+func lookupHeader(req Request, name string) (string, bool) {
 	if v, ok := req.Headers[name]; ok {
-		return v
+		return v, true
 	}
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // Header returns a request header by case-insensitive name.

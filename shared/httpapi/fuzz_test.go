@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzBody feeds Body any text, as sent or as API Gateway's base64, against a small limit: a
@@ -69,17 +70,13 @@ func FuzzBody(f *testing.F) {
 	})
 }
 
-// idRule is what a user or environment id may be: 1 to 128 ASCII letters, digits or "._:@+-".
+// idRule is what a user or environment id may be: 1 to 128 characters of UTF-8 without "#" or
+// a C0 or DEL control character.
 func idRule(s string) bool {
-	if len(s) < 1 || len(s) > 128 {
+	if !utf8.ValidString(s) || s == "" || utf8.RuneCountInString(s) > 128 {
 		return false
 	}
-	for _, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._:@+-", r)) {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r == '#' || r < 0x20 || r == 0x7f })
 }
 
 // FuzzSession feeds Session any sub, environment and groups claims. It refuses ids off idRule

@@ -195,7 +195,9 @@ func TestSession(t *testing.T) {
 		{"sub with a key separator", map[string]string{"sub": "1#u", "custom:environment_id": "e"}, access.Principal{}, "unauthenticated"},
 		{"environment with a key separator", map[string]string{"sub": "u", "custom:environment_id": "e#1"}, access.Principal{}, "no_environment"},
 		{"sub too long", map[string]string{"sub": strings.Repeat("u", 129), "custom:environment_id": "e1"}, access.Principal{}, "unauthenticated"},
+		{"sub with a control character", map[string]string{"sub": "ann\n", "custom:environment_id": "e1"}, access.Principal{}, "unauthenticated"},
 		{"email as sub", map[string]string{"sub": "ann+crm@brokerage.example", "custom:environment_id": "e1"}, access.Principal{UserID: "ann+crm@brokerage.example", EnvironmentID: "e1"}, ""},
+		{"Auth0 sub", map[string]string{"sub": "google-oauth2|1098", "custom:environment_id": "e1"}, access.Principal{UserID: "google-oauth2|1098", EnvironmentID: "e1"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apitokens/apitokens/shared/access"
 )
@@ -44,12 +44,21 @@ func Session(req Request, names ClaimNames) (access.Principal, error) {
 	return access.Principal{UserID: sub, EnvironmentID: env, Admin: hasGroup(claims[names.Groups], names.AdminGroup)}, nil
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@+-]{1,128}$`)
-
-// ValidID reports whether s can be a user or environment id: 1 to 128 of A-Z, a-z, 0-9 and
-// "._:@+-". Never "#", which separates the parts of the table's keys, so no two pairs of
-// environment and user can name the same item.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// ValidID reports whether s can be a user or environment id: 1 to 128 characters of UTF-8,
+// none of them "#", which separates the parts of the table's keys (so no two pairs of
+// environment and user can name the same item), nor a control character. Identity providers'
+// subjects such as UUIDs, e-mail addresses and "auth0|…" all pass.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 4*128 || !utf8.ValidString(s) || utf8.RuneCountInString(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '#' || c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // hasGroup reads a groups claim as API Gateway hands it over: an array becomes a bracketed,
 // space-separated string ("[admin agents]"). A JSON array and a single bare value are read too.
