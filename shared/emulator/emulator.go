@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/apitokens/apitokens/shared/samtemplate"
 )
@@ -126,13 +127,26 @@ type Resources struct {
 
 // Provision creates the template's table (named tableName) with its time-to-live attribute, and
 // the key ring secret (named secretName) with material generated as the template would.
+// A name already taken is an error.
 func Provision(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, tableName, secretName string) (Resources, error) {
+	return provision(ctx, cfg, tmpl, tableName, secretName, false)
+}
+
+// ProvisionNew is Provision for names that nothing else can have taken, such as a test's own on
+// the emulator it started. A create answered "already exists" can then only be the SDK retrying
+// a create whose answer was lost on the way (a dropped connection), and counts as done.
+func ProvisionNew(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, tableName, secretName string) (Resources, error) {
+	return provision(ctx, cfg, tmpl, tableName, secretName, true)
+}
+
+func provision(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, tableName, secretName string, fresh bool) (Resources, error) {
 	in, err := tmpl.CreateTableInput(tableName)
 	if err != nil {
 		return Resources{}, err
 	}
 	db := dynamodb.NewFromConfig(cfg)
-	if _, err := db.CreateTable(ctx, in); err != nil {
+	var inUse *ddbtypes.ResourceInUseException
+	if _, err := db.CreateTable(ctx, in); err != nil && !(fresh && errors.As(err, &inUse)) {
 		return Resources{}, fmt.Errorf("create table %s: %w", tableName, err)
 	}
 	ttl, err := tmpl.TTLAttribute()
@@ -152,10 +166,20 @@ func Provision(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, 
 	if err != nil {
 		return Resources{}, err
 	}
-	sec, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+	sm := secretsmanager.NewFromConfig(cfg)
+	sec, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(secretName),
 		SecretString: aws.String(ring),
 	})
+	var exists *smtypes.ResourceExistsException
+	if fresh && errors.As(err, &exists) {
+		// The retry sent the same material as the lost create, so ring is what is stored.
+		desc, derr := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretName)})
+		if derr != nil {
+			return Resources{}, fmt.Errorf("create secret %s: %w; describe it: %w", secretName, err, derr)
+		}
+		return Resources{TableName: tableName, SecretARN: aws.ToString(desc.ARN), KeyRing: ring}, nil
+	}
 	if err != nil {
 		return Resources{}, fmt.Errorf("create secret %s: %w", secretName, err)
 	}

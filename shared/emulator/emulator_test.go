@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,5 +69,54 @@ func TestProvisionFromTemplate(t *testing.T) {
 	}
 	if _, err := keyring.Parse([]byte(aws.ToString(sec.SecretString))); err != nil {
 		t.Errorf("the generated secret is not a valid key ring: %v", err)
+	}
+}
+
+// TestProvisionNewTakesItsOwnRetry: on names already taken, Provision fails, and ProvisionNew,
+// whose names can only have been taken by its own create retried after a lost answer, answers
+// the resources that are there.
+func TestProvisionNewTakesItsOwnRetry(t *testing.T) {
+	ctx := context.Background()
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Open(root + "/template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := Start(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Stop)
+	cfg, err := emu.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Provision(ctx, cfg, tmpl, "tokens", "keyring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Provision(ctx, cfg, tmpl, "tokens", "keyring"); err == nil || !strings.Contains(err.Error(), "create table tokens") {
+		t.Errorf("Provision on taken names: got error %v, want the table's create refused", err)
+	}
+	again, err := ProvisionNew(ctx, cfg, tmpl, "tokens", "keyring")
+	if err != nil {
+		t.Fatalf("ProvisionNew on its own resources: %v", err)
+	}
+	if again.TableName != first.TableName || again.SecretARN != first.SecretARN {
+		t.Errorf("ProvisionNew answered table %q secret %q, want %q and %q", again.TableName, again.SecretARN, first.TableName, first.SecretARN)
+	}
+	tables, err := dynamodb.NewFromConfig(cfg).ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := secretsmanager.NewFromConfig(cfg).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables.TableNames) != 1 || len(secrets.SecretList) != 1 {
+		t.Errorf("%d tables and %d secrets stored, want 1 and 1", len(tables.TableNames), len(secrets.SecretList))
 	}
 }

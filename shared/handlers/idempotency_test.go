@@ -125,15 +125,23 @@ func TestCreateIdempotent201(t *testing.T) {
 	if r.status != 201 || r.str("id") != first.str("id") || r.str("key") != first.str("key") || r.str("name") != "Renamed" {
 		t.Errorf("repeat after a rename: got %d %s name %q, want 201 %s name %q with the same key", r.status, r.str("id"), r.str("name"), first.str("id"), "Renamed")
 	}
+	// Suspended meanwhile: the repeat still answers it, suspended, and does not resume it.
+	if r := a.do(ann, "POST", "/v1/tokens/"+first.str("id")+"/deactivate", ""); r.status != 200 {
+		t.Fatalf("deactivate: got %d %s, want 200", r.status, r.shown())
+	}
+	r = a.createWithKey(ann, "zap-1", `{"name":"Zapier Sync"}`)
+	if r.status != 201 || r.str("id") != first.str("id") || r.str("key") != first.str("key") || r.str("status") != "inactive" {
+		t.Errorf("repeat after a deactivate: got %d %s status %q, want 201 %s status %q with the same key", r.status, r.str("id"), r.str("status"), first.str("id"), "inactive")
+	}
 
 	s := readTable(t, a)
 	s.check(t)
 	if len(s.tokens) != 1 || s.counts["env-1/ann"] != 1 {
 		t.Errorf("got %d tokens stored, count %d; want 1 and 1", len(s.tokens), s.counts["env-1/ann"])
 	}
-	// Three repeats handed the key out again: each is in the history as a view.
-	if got := s.audit[first.str("id")]; got["create"] != 1 || got["reveal"] != 3 {
-		t.Errorf("audit of %s: got %v, want one create and three reveals", first.str("id"), got)
+	// Four repeats handed the key out again: each is in the history as a view.
+	if got := s.audit[first.str("id")]; got["create"] != 1 || got["reveal"] != 4 || got["activate"] != 0 {
+		t.Errorf("audit of %s: got %v, want one create, four reveals and no activate", first.str("id"), got)
 	}
 	if l := a.do(adam, "GET", "/v1/tokens?owner=all", ""); l.status != 200 || len(l.body["items"].([]any)) != 1 {
 		t.Errorf("list: got %d %s, want 200 with 1 token", l.status, l.shown())

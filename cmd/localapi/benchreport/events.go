@@ -50,7 +50,7 @@ type stage struct {
 // newStage provisions a table and a secret for one cold start of f.
 func (a *awsSide) newStage(ctx context.Context, f *samapp.Function) (*stage, error) {
 	n := a.seq.Add(1)
-	res, err := emulator.Provision(ctx, a.cfg, a.tmpl, fmt.Sprintf("apitokens-bench-%d", n), fmt.Sprintf("apitokens-keyring-bench-%d", n))
+	res, err := emulator.ProvisionNew(ctx, a.cfg, a.tmpl, fmt.Sprintf("apitokens-bench-%d", n), fmt.Sprintf("apitokens-keyring-bench-%d", n))
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func New(t testing.TB, opts ...func(*aws.Config)) Env {
 		t.Fatal(err)
 	}
 	n := seq.Add(1)
-	res, err := emulator.Provision(ctx, cfg, tmpl, fmt.Sprintf("tokens-%d", n), fmt.Sprintf("keyring-%d", n))
+	res, err := emulator.ProvisionNew(ctx, cfg, tmpl, fmt.Sprintf("tokens-%d", n), fmt.Sprintf("keyring-%d", n))
 	if err != nil {
 		t.Fatal(err)
 	}
