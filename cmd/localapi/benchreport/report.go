@@ -140,10 +140,10 @@ func (r *Report) Targets() []Target {
 	} else {
 		ratio := float64(auth.Init) / float64(hello.Init)
 		t := Target{Name: authInit, Pass: ratio <= authInitMaxRatio,
-			Measured: fmt.Sprintf("%s vs %s: %.1f ×", formatMs(auth.Init), formatMs(hello.Init), ratio)}
+			Measured: fmt.Sprintf("%s vs %s: %.2f ×", formatMs(auth.Init), formatMs(hello.Init), ratio)}
 		if auth.InitMin > 0 && hello.InitMin > 0 {
 			least := float64(auth.InitMin) / float64(hello.InitMin)
-			t.Measured += fmt.Sprintf("; shortest runs %s vs %s: %.1f ×", formatMs(auth.InitMin), formatMs(hello.InitMin), least)
+			t.Measured += fmt.Sprintf("; shortest runs %s vs %s: %.2f ×", formatMs(auth.InitMin), formatMs(hello.InitMin), least)
 			t.Unsure = (least <= authInitMaxRatio) != t.Pass
 		}
 		out = append(out, t)

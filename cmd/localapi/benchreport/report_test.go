@@ -201,10 +201,10 @@ func TestTargets(t *testing.T) {
 		{"no warm-check benchmark", func(r *Report) { r.Benches = r.Benches[1:] },
 			map[string]string{"authorizer warm check ≤ 2 µs": "not measured", "authorizer warm check ≤ 10 allocations": "not measured"}},
 		{"slow authorizer init", func(r *Report) { r.Cold[0].Init = 4800 * time.Microsecond },
-			map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.6 ×"}},
+			map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.60 ×"}},
 		{"slow authorizer init, shortest runs too", func(r *Report) {
 			r.Cold[0].Init, r.Cold[0].InitMin, r.Cold[2].InitMin = 4800*time.Microsecond, 4*time.Millisecond, 2*time.Millisecond
-		}, map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.6 ×; shortest runs 4.0 ms vs 2.0 ms: 2.0 ×"}},
+		}, map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.60 ×; shortest runs 4.0 ms vs 2.0 ms: 2.00 ×"}},
 		{"no baseline", func(r *Report) { r.Cold = r.Cold[:2] },
 			map[string]string{"authorizer init ≤ 1.5 × hello-world's": "not measured"}},
 		{"a large bootstrap", func(r *Report) { r.Cold[1].SizeARM64 = 12<<20 + 1 },
@@ -247,11 +247,11 @@ func TestTargetsUnsure(t *testing.T) {
 		wantMeasured            string
 	}{
 		{"medians pass, shortest runs fail", 4 * time.Millisecond, 3500 * time.Microsecond, 2 * time.Millisecond, true, true,
-			"4.0 ms vs 3.0 ms: 1.3 ×; shortest runs 3.5 ms vs 2.0 ms: 1.8 ×"},
+			"4.0 ms vs 3.0 ms: 1.33 ×; shortest runs 3.5 ms vs 2.0 ms: 1.75 ×"},
 		{"medians fail, shortest runs pass", 6 * time.Millisecond, 2900 * time.Microsecond, 2 * time.Millisecond, false, true,
-			"6.0 ms vs 3.0 ms: 2.0 ×; shortest runs 2.9 ms vs 2.0 ms: 1.4 ×"},
+			"6.0 ms vs 3.0 ms: 2.00 ×; shortest runs 2.9 ms vs 2.0 ms: 1.45 ×"},
 		{"both pass", 4 * time.Millisecond, 2900 * time.Microsecond, 2 * time.Millisecond, true, false,
-			"4.0 ms vs 3.0 ms: 1.3 ×; shortest runs 2.9 ms vs 2.0 ms: 1.4 ×"},
+			"4.0 ms vs 3.0 ms: 1.33 ×; shortest runs 2.9 ms vs 2.0 ms: 1.45 ×"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := passing()
@@ -302,7 +302,7 @@ func TestMarkdown(t *testing.T) {
 		"| load average (1 min) | 0.42 at the start, 1.50 at the end |",
 		"| authorizer warm check ≤ 2 µs | 856 ns | pass |",
 		"| authorizer warm check ≤ 10 allocations | 7 | pass |",
-		"| authorizer init ≤ 1.5 × hello-world's | 6.0 ms vs 3.0 ms: 2.0 × | **FAIL** |",
+		"| authorizer init ≤ 1.5 × hello-world's | 6.0 ms vs 3.0 ms: 2.00 × | **FAIL** |",
 		"It is judged on the medians.\n",
 		"| nothing in init that could wait | see What init does, below | reviewed |",
 		"| every arm64 bootstrap ≤ 12 MB | largest 10.0 MB (AuthorizerFunction) | pass |",
