@@ -33,6 +33,8 @@ var (
 	userIDRule  = regexp.MustCompile(`^[^#\x00-\x1F\x7F]{1,128}$`)
 	sourceRule  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	idemKeyRule = regexp.MustCompile(`^[\x20-\x7E]{1,255}$`)
+	// expiryRule is the document's pattern for expiresAt; time.Parse judges the values in it.
+	expiryRule = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
 )
 
 // Which optional query parameters a fuzz input sends, as bits.
@@ -270,7 +272,7 @@ func FuzzCreateToken(f *testing.F) {
 		if s, ok := sent["expiresAt"]; ok {
 			// Kept to the second: the second itself must lie ahead.
 			at, err := time.Parse(time.RFC3339, s)
-			if err != nil || !at.UTC().Truncate(time.Second).After(now) {
+			if err != nil || !expiryRule.MatchString(s) || !at.UTC().Truncate(time.Second).After(now) {
 				want["invalid_expiry"] = 400
 			}
 			wantExpiry = at.UTC().Truncate(time.Second).Format(time.RFC3339)

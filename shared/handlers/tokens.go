@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/apitokens/apitokens/shared/access"
@@ -72,10 +73,11 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		now := d.Now().UTC().Truncate(time.Second)
 		var expires *time.Time
 		if in.ExpiresAt != nil {
-			// Kept to the second, so it must still lie ahead once truncated.
+			// Kept to the second, so it must still lie ahead once truncated. time.Parse also
+			// takes a comma before the fraction, which RFC 3339 (and the document) does not.
 			at, err := time.Parse(time.RFC3339, *in.ExpiresAt)
 			at = at.UTC().Truncate(time.Second)
-			if err != nil || !at.After(now) {
+			if err != nil || strings.Contains(*in.ExpiresAt, ",") || !at.After(now) {
 				return httpapi.Response{}, errInvalidExpiry
 			}
 			expires = &at

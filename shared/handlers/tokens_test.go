@@ -347,6 +347,7 @@ func TestBadInput(t *testing.T) {
 		{"expiry past", "POST", "/v1/tokens", `{"name":"x","expiresAt":"` + past + `"}`, 400, "invalid_expiry"},
 		{"expiry garbled", "POST", "/v1/tokens", `{"name":"x","expiresAt":"tomorrow"}`, 400, "invalid_expiry"},
 		{"expiry within this second", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2026-11-25T18:00:00.5Z"}`, 400, "invalid_expiry"},
+		{"expiry with a comma fraction", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2027-01-01T00:00:00,5Z"}`, 400, "invalid_expiry"},
 		{"body too large", "POST", "/v1/tokens", `{"name":"` + strings.Repeat("a", 17<<10) + `"}`, 413, "body_too_large"},
 		{"not json", "POST", "/v1/tokens", `name=x`, 400, "invalid_json"},
 		{"rename unknown field", "PATCH", "/v1/tokens/" + id, `{"name":"x","status":"active"}`, 400, "unknown_field"},
