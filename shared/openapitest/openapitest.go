@@ -22,6 +22,7 @@ import (
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 
 	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/shared/secretscan"
 )
 
 // Document is openapi.yaml, ready to check responses against. It is safe for concurrent use.
@@ -134,7 +135,8 @@ func joinValidation(verrs []*verrors.ValidationError) error {
 		}
 		msgs = append(msgs, m)
 	}
-	return errors.New(strings.Join(msgs, "\n\t"))
+	// The validator quotes values that break a pattern: never a key, a session or key material.
+	return errors.New(secretscan.Shared().Redact(strings.Join(msgs, "\n\t")))
 }
 
 // CheckEvent is Check for a handler called directly: the HTTP API payload 2.0 request it was

@@ -48,6 +48,15 @@ func TestCheck(t *testing.T) {
 		{"unknown path", "GET", "/v1/nothing", 200, "application/json", `{}`, nil, "/v1/nothing"},
 		{"unknown method", "PUT", "/v1/me", 200, "application/json", `{}`, nil, "PUT"},
 	}
+	// A key where the id belongs: the error says which field, and never quotes the key.
+	tests = append(tests, struct {
+		name, method, target string
+		status               int
+		contentType, body    string
+		headers              map[string]string
+		wantErr              string
+	}{"key in the id field", "POST", "/v1/tokens/tok_01JDQ7Z8W5K3N2M1P0Q9R8S7T6/reveal", 200, "application/json",
+		`{"id":"` + key + `","key":"` + key + `"}`, map[string]string{"Cache-Control": "no-store"}, "[API key]"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(tt.method, "http://127.0.0.1:3000"+tt.target, nil)
@@ -59,6 +68,9 @@ func TestCheck(t *testing.T) {
 			rec.WriteHeader(tt.status)
 			io.WriteString(rec, tt.body)
 			err := doc.Check(req, rec.Result())
+			if err != nil && strings.Contains(err.Error(), key) {
+				t.Fatalf("the error quotes the key")
+			}
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("got %v, want no error", err)

@@ -86,6 +86,19 @@ func (s *Scanner) Summary() string {
 	return fmt.Sprintf("secret scan: %d log lines and %d error bodies scanned, %d findings", s.lines, s.bodies, s.hits)
 }
 
+// Redact returns text with every secret it finds replaced by what kind it is, for error text
+// that may quote what it checked (a validator quoting a value that broke a pattern, say).
+func (s *Scanner) Redact(text string) string {
+	text = s.key.ReplaceAllLiteralString(text, "[API key]")
+	text = jwtPattern.ReplaceAllLiteralString(text, "[session token]")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for m := range s.material {
+		text = strings.ReplaceAll(text, m, "[key ring material]")
+	}
+	return text
+}
+
 func (s *Scanner) kinds(text string) []string {
 	var kinds []string
 	if s.key.MatchString(text) {

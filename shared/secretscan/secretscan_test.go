@@ -58,4 +58,15 @@ func TestScanner(t *testing.T) {
 	if got, want := s.Summary(), "secret scan: 3 log lines and 6 error bodies scanned, 5 findings"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+
+	redact := []struct{ text, want string }{
+		{`'` + key + `' does not match pattern`, `'[API key]' does not match pattern`},
+		{"Bearer " + session + ", secret=" + material, "Bearer [session token], secret=[key ring material]"},
+		{`{"hint":"cbk_…x7Qa"}`, `{"hint":"cbk_…x7Qa"}`},
+	}
+	for _, r := range redact {
+		if got := s.Redact(r.text); got != r.want {
+			t.Errorf("Redact: got %q, want %q", s.Redact(got), r.want)
+		}
+	}
 }
