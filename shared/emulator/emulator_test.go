@@ -14,7 +14,9 @@ import (
 	"github.com/apitokens/apitokens/shared/samtemplate"
 )
 
-func TestProvisionFromTemplate(t *testing.T) {
+// startEmulator starts an emulator for the test and reads the template.
+func startEmulator(t *testing.T) (aws.Config, *samtemplate.Template) {
+	t.Helper()
 	ctx := context.Background()
 	root, err := samtemplate.FindRoot()
 	if err != nil {
@@ -33,6 +35,12 @@ func TestProvisionFromTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, tmpl
+}
+
+func TestProvisionFromTemplate(t *testing.T) {
+	ctx := context.Background()
+	cfg, tmpl := startEmulator(t)
 	res, err := Provision(ctx, cfg, tmpl, "tokens", "keyring")
 	if err != nil {
 		t.Fatal(err)
@@ -77,23 +85,7 @@ func TestProvisionFromTemplate(t *testing.T) {
 // the resources that are there.
 func TestProvisionNewTakesItsOwnRetry(t *testing.T) {
 	ctx := context.Background()
-	root, err := samtemplate.FindRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := samtemplate.Open(root + "/template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := Start(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emu.Stop)
-	cfg, err := emu.Config(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, tmpl := startEmulator(t)
 	first, err := Provision(ctx, cfg, tmpl, "tokens", "keyring")
 	if err != nil {
 		t.Fatal(err)
