@@ -26,6 +26,7 @@ import (
 type subject struct {
 	fn         *samapp.Function
 	baseline   bool
+	floor      bool
 	authorizer bool
 	// calls returns the environment and the n events of one cold start: the first call's, then
 	// the warm calls'. answer sums up a call's result.
@@ -90,7 +91,7 @@ func (c *coldBench) measureAll(ctx context.Context, subjects []subject) ([]ColdS
 
 // summarize returns the medians of a subject's samples.
 func summarize(s subject, samples []sample) ColdStart {
-	out := ColdStart{Function: s.fn.LogicalID, Baseline: s.baseline, Authorizer: s.authorizer, Runs: len(samples)}
+	out := ColdStart{Function: s.fn.LogicalID, Baseline: s.baseline, Floor: s.floor, Authorizer: s.authorizer, Runs: len(samples)}
 	var rieInit, init, first, warm, pkgInit []time.Duration
 	var rss, hwm []int64
 	perPackage := map[string][]time.Duration{}
@@ -306,10 +307,11 @@ func fileSize(dir, id string) (int64, error) {
 	return st.Size(), nil
 }
 
-// helloFunction is the hello-world baseline, with the settings of like.
-func helloFunction(root string, like *samapp.Function) *samapp.Function {
+// baselineFunction is a function of cmd/localapi/benchreport/<dir> that the service's are compared
+// with (hello world, or the SDK floor), with the settings of like.
+func baselineFunction(root, id, dir string, like *samapp.Function) *samapp.Function {
 	return &samapp.Function{
-		LogicalID: "HelloWorld", CodeDir: filepath.Join(root, "cmd", "localapi", "benchreport", "hello"),
+		LogicalID: id, CodeDir: filepath.Join(root, "cmd", "localapi", "benchreport", dir),
 		Runtime: like.Runtime, Handler: like.Handler, Timeout: like.Timeout, MemorySize: like.MemorySize,
 		LogFormat: like.LogFormat, ApplicationLogLevel: like.ApplicationLogLevel,
 		Environment: map[string]string{},

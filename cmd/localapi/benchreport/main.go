@@ -116,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// coldStarts builds every function (and the hello-world baseline) for the host and for
+// coldStarts builds every function (and the hello-world and SDK-floor baselines) for the host and for
 // linux/arm64, stands up the local AWS emulator, and measures each function's cold starts.
 func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, error) {
 	tmplPath := filepath.Join(root, "template.yaml")
@@ -132,8 +132,9 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 	for _, id := range ids {
 		fns = append(fns, plain.Functions[id])
 	}
-	hello := helloFunction(root, fns[0])
-	fns = append(fns, hello)
+	hello := baselineFunction(root, "HelloWorld", "hello", fns[0])
+	floor := baselineFunction(root, "SDKFloor", "sdkfloor", fns[0])
+	fns = append(fns, hello, floor)
 
 	outDir := filepath.Join(root, "build", "bench")
 	hostDir, armDir := filepath.Join(outDir, "host"), filepath.Join(outDir, "arm64")
@@ -184,11 +185,13 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		}
 		subjects = append(subjects, s)
 	}
-	subjects = append(subjects, subject{fn: hello, baseline: true,
-		calls: func(_ context.Context, n int) (map[string]string, [][]byte, error) {
-			return nil, slices.Repeat([][]byte{[]byte(`{}`)}, n), nil
-		},
-		answer: func(b []byte) string { return strings.Trim(string(b), `"`) }})
+	greet := func(_ context.Context, n int) (map[string]string, [][]byte, error) {
+		return nil, slices.Repeat([][]byte{[]byte(`{}`)}, n), nil
+	}
+	greeting := func(b []byte) string { return strings.Trim(string(b), `"`) }
+	subjects = append(subjects,
+		subject{fn: hello, baseline: true, calls: greet, answer: greeting},
+		subject{fn: floor, floor: true, calls: greet, answer: greeting})
 
 	cb := &coldBench{rie: rie, hostDir: hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
 	fmt.Fprintf(progress, "[bench] %d cold starts of each of %d functions…\n", opts.runs, len(subjects))

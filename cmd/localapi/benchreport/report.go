@@ -62,6 +62,9 @@ type ColdStart struct {
 	Function string
 	// Baseline marks the hello-world function the others are compared with.
 	Baseline bool
+	// Floor marks hello world with the AWS SDK clients built: the least a function of the
+	// service can take, shown beside the target's baseline.
+	Floor bool
 	// Authorizer marks the key authorizer, which the init target applies to.
 	Authorizer bool
 	Runs       int
@@ -153,7 +156,7 @@ func (r *Report) Targets() []Target {
 	var largest *ColdStart
 	measured := len(r.Cold) > 0
 	for i, c := range r.Cold {
-		if c.Baseline {
+		if c.Baseline || c.Floor {
 			continue
 		}
 		if c.SizeARM64 <= 0 {
@@ -264,8 +267,11 @@ func (r *Report) Markdown() string {
 	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	for _, c := range r.Cold {
 		name := c.Function
-		if c.Baseline {
+		switch {
+		case c.Baseline:
 			name += " (baseline)"
+		case c.Floor:
+			name += " (hello world + SDK clients)"
 		}
 		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
 			formatMs(c.RIEInit), withMin(c.Init, c.InitMin), formatMs(c.PackageInit), formatMs(c.FirstCall), formatMs(c.WarmCall),
@@ -284,6 +290,10 @@ func (r *Report) Markdown() string {
 				names = append(names, fmt.Sprintf("%s (%s)", p.Package, formatMs(p.Duration)))
 			}
 			w(" The authorizer's slowest packages: %s.", strings.Join(names, ", "))
+		}
+		if floor := r.cold(func(c ColdStart) bool { return c.Floor }); floor != nil && floor.Init > 0 {
+			w(" Hello world that only builds a DynamoDB and a Secrets Manager client (SDKFloor) takes %s to init, %s of it in package init: %.2f × hello world's, before any code of this service runs; the key authorizer's init differs from it by %s.",
+				formatMs(floor.Init), formatMs(floor.PackageInit), float64(floor.Init)/float64(hello.Init), formatSignedMs(auth.Init-floor.Init))
 		}
 		w("\n")
 	}
@@ -399,6 +409,17 @@ func formatMs(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", ms)
 	}
 	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// formatSignedMs is formatMs with a sign, for a difference.
+func formatSignedMs(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0 ms"
+	case d < 0:
+		return "−" + formatMs(-d)
+	}
+	return "+" + formatMs(d)
 }
 
 func formatMB(n int64) string {
