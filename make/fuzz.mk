@@ -5,22 +5,13 @@
 
 FUZZTIME_CI ?= 8s
 
-# fuzz-all runs each fuzz target for $(1). The targets are read from the test files, so that no
-# test binary is built or started just to list them.
-define fuzz-all
-	@for pkg in $$($(GO) list ./...); do \
-		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
-		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
-			echo "fuzz $$pkg $$target"; \
-			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(1) $$pkg; \
-		done; \
-	done
-endef
+# fuzz-all runs each fuzz target for $(1) (tools/fuzz-go.sh, which says how a run can fail).
+fuzz-all = GO="$(GO)" tools/fuzz-go.sh $(1)
 
 .PHONY: fuzz
 fuzz: venv ## Run every fuzz target for FUZZTIME each (default 10s)
-	$(call fuzz-all,$(FUZZTIME))
+	@$(call fuzz-all,$(FUZZTIME))
 
 .PHONY: fuzz-ci
 fuzz-ci: venv ## Run every fuzz target for FUZZTIME_CI each (default 8s): the bounded run for CI
-	$(call fuzz-all,$(FUZZTIME_CI))
+	@$(call fuzz-all,$(FUZZTIME_CI))
