@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"mime"
@@ -99,7 +98,7 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 				return httpapi.Response{}, httpapi.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
 			}
 		}
-		trimmed := bytes.TrimSpace(body)
+		trimmed := httpapi.TrimJSONSpace(body)
 		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
 			return httpapi.Response{}, errNotJSONObject
 		}

@@ -135,6 +135,7 @@ func TestHooks(t *testing.T) {
 		{"not an object", annKey, "/v1/hooks/zapier", `["x"]`, nil, 400, "invalid_json"},
 		{"not json", annKey, "/v1/hooks/zapier", `event=x`, nil, 400, "invalid_json"},
 		{"empty", annKey, "/v1/hooks/zapier", ``, nil, 400, "invalid_json"},
+		{"a form feed after the object", annKey, "/v1/hooks/zapier", "{\"event\":\"x\"}\f", nil, 400, "invalid_json"},
 		{"over 256 KiB", annKey, "/v1/hooks/zapier", `{"x":"` + strings.Repeat("a", 256<<10) + `"}`, nil, 413, "body_too_large"},
 		{"form body", annKey, "/v1/hooks/zapier", `a=b`, []string{"content-type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
 		{"bad source", annKey, "/v1/hooks/Zap!er", body, nil, 400, "invalid_source"},

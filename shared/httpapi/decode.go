@@ -31,7 +31,7 @@ func DecodeJSON(req Request, limit int, dst any) error {
 			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
 		}
 	}
-	trimmed := bytes.TrimSpace(body)
+	trimmed := TrimJSONSpace(body)
 	if len(trimmed) == 0 {
 		return Errorf(http.StatusBadRequest, "invalid_json", "A JSON object body is required.")
 	}
@@ -53,6 +53,11 @@ func DecodeJSON(req Request, limit int, dst any) error {
 	}
 	return nil
 }
+
+// TrimJSONSpace trims the whitespace JSON allows around a value (RFC 8259: space, tab, line feed
+// and carriage return), and no other: a form feed or a no-break space is not JSON's, and a body
+// holding one is not JSON.
+func TrimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\n\r") }
 
 // Body returns the request body, decoded from base64 when API Gateway encoded it, refusing one
 // over limit bytes with 413.

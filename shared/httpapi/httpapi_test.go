@@ -62,6 +62,7 @@ func TestDecodeJSONRefuses(t *testing.T) {
 		{"syntax", jsonRequest(`{"name":`), 400, "invalid_json"},
 		{"two objects", jsonRequest(`{"name":"a"}{"name":"b"}`), 400, "invalid_json"},
 		{"empty", jsonRequest(``), 400, "invalid_json"},
+		{"a form feed after the object", jsonRequest("{\"name\":\"x\"}\f"), 400, "invalid_json"},
 		{"too large", jsonRequest(`{"name":"` + strings.Repeat("a", MaxBody) + `"}`), 413, "body_too_large"},
 		{"too large base64", Request{Body: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), MaxBody+1)), IsBase64Encoded: true}, 413, "body_too_large"},
 		{"bad base64", Request{Body: "!!!", IsBase64Encoded: true}, 400, "invalid_body"},
