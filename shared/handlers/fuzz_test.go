@@ -17,10 +17,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/samtemplate"
 )
 
 // The fuzz targets of this file send what a caller controls (query parameters, path ids,
@@ -34,8 +37,53 @@ var (
 	sourceRule  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	idemKeyRule = regexp.MustCompile(`^[\x20-\x7E]{1,255}$`)
 	// expiryRule is the document's pattern for expiresAt; time.Parse judges the values in it.
-	expiryRule = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+	expiryRule = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
 )
+
+// TestRulesAreTheDocuments checks that each rule above is, character for character, a pattern
+// openapi.yaml gives, so that the fuzz targets hold the handlers to the published contract.
+func TestRulesAreTheDocuments(t *testing.T) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(root + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	patterns := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if s, ok := e.(string); ok && k == "pattern" {
+					patterns[s] = true
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	if len(patterns) == 0 {
+		t.Fatal("openapi.yaml gives no patterns")
+	}
+	for name, rule := range map[string]*regexp.Regexp{
+		"userIDRule": userIDRule, "sourceRule": sourceRule, "idemKeyRule": idemKeyRule, "expiryRule": expiryRule,
+	} {
+		if !patterns[rule.String()] {
+			t.Errorf("%s is %s, which openapi.yaml does not give", name, rule)
+		}
+	}
+}
 
 // Which optional query parameters a fuzz input sends, as bits.
 const (
