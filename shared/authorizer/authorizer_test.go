@@ -3,6 +3,7 @@ package authorizer_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/apitokens/apitokens/shared/apikey"
@@ -239,6 +241,36 @@ func TestExpiry(t *testing.T) {
 	// The cached allow does not outlive the token's expiry, even inside the memory TTL.
 	f.advance(2 * time.Second)
 	f.expect("Bearer "+key, false, 1)
+}
+
+// An expiry stored in a form that does not read back is a failure, never "no expiry": read as
+// none, it would let the key in forever.
+func TestUnreadableExpiryFailsClosed(t *testing.T) {
+	f := newFixture(t)
+	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
+	// The key's lookup item (pk KEY#<MAC>, sk KEY) with an expiry past the four-digit years.
+	if _, err := f.env.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: &f.env.TableName,
+		Key: map[string]ddbtypes.AttributeValue{
+			"pk": &ddbtypes.AttributeValueMemberS{Value: "KEY#" + base64.RawURLEncoding.EncodeToString(tok.KeyMAC)},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: "KEY"},
+		},
+		UpdateExpression:          aws.String("SET expiresAt = :e"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":e": &ddbtypes.AttributeValueMemberS{Value: "10000-01-01T00:00:00Z"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		f.calls.Reset()
+		resp, err := f.call("Bearer " + key)
+		if err == nil || resp.IsAuthorized || resp.Context != nil {
+			t.Fatalf("unreadable stored expiry: allowed=%v err=%v, want an error and no allow", resp.IsAuthorized, err)
+		}
+		if n := f.calls.Count("DynamoDB.GetItem"); n != 1 {
+			t.Errorf("GetItem calls = %d, want 1: nothing cached from the failure", n)
+		}
+	}
 }
 
 func TestLastUsedAt(t *testing.T) {

@@ -2,6 +2,7 @@ package tokenstore
 
 import (
 	"encoding/base64"
+	"fmt"
 	"time"
 )
 
@@ -33,14 +34,36 @@ func formatOptTime(t *time.Time) string {
 	return formatTime(*t)
 }
 
-func parseOptTime(s string) *time.Time {
+// storable refuses a time that timeFormat cannot hold: a year past 9999 (or before 0000) is
+// written with more digits, then neither sorts in time order nor reads back.
+func storable(what string, t *time.Time) error {
+	if t == nil {
+		return nil
+	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("%s in year %d: only years 0000-9999 can be stored", what, y)
+	}
+	return nil
+}
+
+// times reads stored times into their fields, optional ones ("" is none) and required ones. A
+// stored time that does not read back is an error, never a zero or absent time: an expiry read
+// as none would let a key live forever.
+type times struct{ err error }
+
+func (r *times) at(field, s string) time.Time {
+	t, err := parseTime(s)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("stored %s %q: %w", field, s, err)
+	}
+	return t
+}
+
+func (r *times) opt(field, s string) *time.Time {
 	if s == "" {
 		return nil
 	}
-	t, err := parseTime(s)
-	if err != nil {
-		return nil
-	}
+	t := r.at(field, s)
 	return &t
 }
 
@@ -81,16 +104,19 @@ func newTokenItem(t Token) tokenItem {
 	}
 }
 
-func (it tokenItem) token() Token {
-	created, _ := parseTime(it.CreatedAt)
-	updated, _ := parseTime(it.UpdatedAt)
-	return Token{
+func (it tokenItem) token() (Token, error) {
+	var r times
+	t := Token{
 		ID: it.ID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
 		UserID: it.UserID, EnvironmentID: it.EnvironmentID, Hint: it.Hint, CreatedBy: it.CreatedBy,
-		CreatedAt: created, UpdatedAt: updated,
-		LastUsedAt: parseOptTime(it.LastUsedAt), ExpiresAt: parseOptTime(it.ExpiresAt),
+		CreatedAt: r.at("createdAt", it.CreatedAt), UpdatedAt: r.at("updatedAt", it.UpdatedAt),
+		LastUsedAt: r.opt("lastUsedAt", it.LastUsedAt), ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
 		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
 	}
+	if r.err != nil {
+		return Token{}, fmt.Errorf("token %s: %w", it.ID, r.err)
+	}
+	return t, nil
 }
 
 type keyItem struct {
@@ -117,12 +143,17 @@ func newKeyItem(t Token) keyItem {
 	}
 }
 
-func (it keyItem) record() KeyRecord {
-	return KeyRecord{
+func (it keyItem) record() (KeyRecord, error) {
+	var r times
+	rec := KeyRecord{
 		TokenID: it.TokenID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
-		UserID: it.UserID, EnvironmentID: it.EnvironmentID, ExpiresAt: parseOptTime(it.ExpiresAt),
+		UserID: it.UserID, EnvironmentID: it.EnvironmentID, ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
 		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC,
 	}
+	if r.err != nil {
+		return KeyRecord{}, fmt.Errorf("key of token %s: %w", it.TokenID, r.err)
+	}
+	return rec, nil
 }
 
 type auditItem struct {
@@ -141,12 +172,16 @@ type auditItem struct {
 	TTL           int64             `dynamodbav:"ttl"`
 }
 
-func (it auditItem) record() AuditRecord {
-	at, _ := parseTime(it.At)
-	return AuditRecord{
+func (it auditItem) record() (AuditRecord, error) {
+	var r times
+	rec := AuditRecord{
 		ID: it.ID, TokenID: it.TokenID, EnvironmentID: it.EnvironmentID, Action: Action(it.Action),
-		ActorID: it.ActorID, SourceIP: it.SourceIP, UserAgent: it.UserAgent, At: at, Detail: it.Detail,
+		ActorID: it.ActorID, SourceIP: it.SourceIP, UserAgent: it.UserAgent, At: r.at("at", it.At), Detail: it.Detail,
 	}
+	if r.err != nil {
+		return AuditRecord{}, fmt.Errorf("audit record %s: %w", it.ID, r.err)
+	}
+	return rec, nil
 }
 
 // idemItem remembers a create made with an Idempotency-Key: the token it made and what the

@@ -65,6 +65,9 @@ func (s *Store) CreateIdempotent(ctx context.Context, t Token, limit int, actor 
 }
 
 func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, idem *Idempotency) (Token, bool, error) {
+	if err := storable("expiry", t.ExpiresAt); err != nil {
+		return Token{}, false, fmt.Errorf("create token: %w", err)
+	}
 	tok, err := attributevalue.MarshalMap(newTokenItem(t))
 	if err != nil {
 		return Token{}, false, fmt.Errorf("create token: %w", err)
@@ -219,7 +222,11 @@ func (s *Store) Get(ctx context.Context, env, id string) (Token, error) {
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return Token{}, fmt.Errorf("get token %s: %w", id, err)
 	}
-	return it.token(), nil
+	t, err := it.token()
+	if err != nil {
+		return Token{}, fmt.Errorf("get token %s: %w", id, err)
+	}
+	return t, nil
 }
 
 // ListQuery selects tokens of one environment.
@@ -289,7 +296,11 @@ func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
 			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
 		}
 		for _, it := range items {
-			page.Tokens = append(page.Tokens, it.token())
+			t, err := it.token()
+			if err != nil {
+				return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+			}
+			page.Tokens = append(page.Tokens, t)
 		}
 		page.LastKey = PageKey(out.LastEvaluatedKey)
 		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
@@ -472,7 +483,11 @@ func (s *Store) LookupKey(ctx context.Context, mac []byte) (KeyRecord, error) {
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
 	}
-	return it.record(), nil
+	rec, err := it.record()
+	if err != nil {
+		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
+	}
+	return rec, nil
 }
 
 // TouchLastUsed sets a token's lastUsedAt to at unless it was set within every; the condition
@@ -547,7 +562,11 @@ func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, s
 	}
 	page := AuditPage{LastKey: PageKey(out.LastEvaluatedKey)}
 	for _, it := range items {
-		page.Records = append(page.Records, it.record())
+		rec, err := it.record()
+		if err != nil {
+			return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
+		}
+		page.Records = append(page.Records, rec)
 	}
 	return page, nil
 }

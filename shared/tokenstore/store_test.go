@@ -382,3 +382,46 @@ func scanAll(t *testing.T, env emulatortest.Env) []map[string]any {
 	}
 	return items
 }
+
+// A time is stored as a four-digit-year string. One that cannot be, or a stored one that cannot
+// be read back, is an error: read as "no expiry", it would let a key live forever.
+func TestTimesOutsideFourDigitYears(t *testing.T) {
+	ctx := context.Background()
+	s, env, _ := newStore(t)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	tok := newToken("env1", "alice", "x", t0)
+	tok.ExpiresAt = &far
+	if err := s.Create(ctx, tok, 50, alice); err == nil {
+		t.Error("Create with an expiry in year 10000 succeeded, want an error")
+	}
+	if n := len(scanAll(t, env)); n != 0 {
+		t.Errorf("the refused create stored %d items, want none", n)
+	}
+
+	tok = newToken("env1", "alice", "y", t0)
+	if err := s.Create(ctx, tok, 50, alice); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range scanAll(t, env) {
+		if it["kind"] != "token" && it["kind"] != "key" {
+			continue
+		}
+		it["expiresAt"] = "10000-01-01T00:00:00Z"
+		av, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(env.TableName), Item: av}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rec, err := s.LookupKey(ctx, tok.KeyMAC); err == nil || errors.Is(err, tokenstore.ErrNotFound) {
+		t.Errorf("LookupKey of a key with an unreadable expiry = %+v, %v; want an error other than not found", rec, err)
+	}
+	if got, err := s.Get(ctx, "env1", tok.ID); err == nil || errors.Is(err, tokenstore.ErrNotFound) {
+		t.Errorf("Get of a token with an unreadable expiry = %+v, %v; want an error other than not found", got, err)
+	}
+	if page, err := s.List(ctx, tokenstore.ListQuery{EnvironmentID: "env1", Limit: 10}); err == nil {
+		t.Errorf("List over a token with an unreadable expiry = %+v, want an error", page.Tokens)
+	}
+}
