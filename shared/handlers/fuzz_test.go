@@ -320,7 +320,8 @@ func FuzzCreateToken(f *testing.F) {
 		if s, ok := sent["expiresAt"]; ok {
 			// Kept to the second: the second itself must lie ahead.
 			at, err := time.Parse(time.RFC3339, s)
-			if err != nil || !expiryRule.MatchString(s) || !at.UTC().Truncate(time.Second).After(now) {
+			// The table holds four-digit years, so the year in UTC must be at most 9999.
+			if err != nil || !expiryRule.MatchString(s) || !at.UTC().Truncate(time.Second).After(now) || at.UTC().Year() > 9999 {
 				want["invalid_expiry"] = 400
 			}
 			wantExpiry = at.UTC().Truncate(time.Second).Format(time.RFC3339)

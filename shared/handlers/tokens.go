@@ -75,7 +75,7 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 			// Kept to the second, so it must still lie ahead once truncated.
 			at, ok := parseRFC3339(*in.ExpiresAt)
 			at = at.UTC().Truncate(time.Second)
-			if !ok || !at.After(now) {
+			if !ok || !at.After(now) || at.After(lastExpiry) {
 				return httpapi.Response{}, errInvalidExpiry
 			}
 			expires = &at
@@ -425,6 +425,10 @@ func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
 }
+
+// lastExpiry is the latest expiry a token can have: the last second of the year 9999 in UTC, the
+// last that the table's four-digit years hold. An offset can put a date written in 9999 past it.
+var lastExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // parseRFC3339 reads an RFC 3339 date-time as the document writes it: upper-case T and Z, a
 // period before any fraction, hours below 24 and minutes below 60 in the time and the offset.

@@ -351,6 +351,7 @@ func TestBadInput(t *testing.T) {
 		{"expiry with a one-digit hour", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2027-01-01T1:00:00Z"}`, 400, "invalid_expiry"},
 		{"expiry with an offset of 24 hours", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2027-01-01T00:00:00+24:00"}`, 400, "invalid_expiry"},
 		{"expiry with an offset of 60 minutes", "POST", "/v1/tokens", `{"name":"x","expiresAt":"2027-01-01T00:00:00-05:60"}`, 400, "invalid_expiry"},
+		{"expiry past the year 9999 in UTC", "POST", "/v1/tokens", `{"name":"x","expiresAt":"9999-12-31T23:59:59-00:01"}`, 400, "invalid_expiry"},
 		{"body too large", "POST", "/v1/tokens", `{"name":"` + strings.Repeat("a", 17<<10) + `"}`, 413, "body_too_large"},
 		{"not json", "POST", "/v1/tokens", `name=x`, 400, "invalid_json"},
 		{"rename unknown field", "PATCH", "/v1/tokens/" + id, `{"name":"x","status":"active"}`, 400, "unknown_field"},
