@@ -518,7 +518,7 @@ func TestFaultsDuringAuthorize(t *testing.T) {
 				keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock)
 			}
 			auth := authorizer.New(a.deps.Format, keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
-			ctx := context.Background()
+			ctx := asAuthorizer(context.Background())
 			if c.deadline > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, c.deadline)

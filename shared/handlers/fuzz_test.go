@@ -190,7 +190,7 @@ func keyRequest(t testing.TB, keyFixture []byte, authorized map[string]any, rout
 // authorized returns the context the key authorizer hands the routes for key.
 func authorized(f *testing.F, a *api, key string) map[string]any {
 	f.Helper()
-	d, err := a.auth.Check(context.Background(), "Bearer "+key)
+	d, err := a.auth.Check(asAuthorizer(context.Background()), "Bearer "+key)
 	if err != nil || !d.Allowed {
 		f.Fatalf("authorizer: got %+v, %v, want the key allowed", d, err)
 	}

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/openapitest"
+	"github.com/apitokens/apitokens/shared/samtemplate"
 	"github.com/apitokens/apitokens/shared/secretscan"
 	"github.com/apitokens/apitokens/shared/service"
 )
@@ -40,8 +44,73 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
+	// A whole run must also have needed every permission template.yaml grants, and no other.
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
+		problems, err := checkPermissions()
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, p)
+			code = 1
+		}
+	}
 	fmt.Println(secretscan.Shared().Summary())
 	os.Exit(code)
+}
+
+// permissions records what the AWS calls of each route's handler, and of the key authorizer,
+// needed over the whole run.
+var permissions = &emulatortest.Permissions{}
+
+// authorizerCaller marks the key authorizer's calls for permissions.
+const authorizerCaller = "key authorizer"
+
+func asAuthorizer(ctx context.Context) context.Context {
+	return emulatortest.WithCaller(ctx, authorizerCaller)
+}
+
+// checkPermissions holds each function's policies in template.yaml to what its calls needed in
+// this run: a call its role would refuse in AWS (the emulator does not check IAM), or a grant
+// that no call needed.
+func checkPermissions() ([]string, error) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := samtemplate.Open(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	used := permissions.Used()
+	var problems []string
+	for _, f := range tmpl.Functions() {
+		callers := f.Routes
+		if f.Authorizer {
+			callers = append(callers, authorizerCaller)
+		}
+		need := map[samtemplate.Grant]bool{}
+		for _, c := range callers {
+			maps.Copy(need, used[c])
+			delete(used, c)
+		}
+		granted := map[samtemplate.Grant]bool{}
+		for _, g := range f.Grants {
+			granted[g] = true
+			if !need[g] {
+				problems = append(problems, fmt.Sprintf("%s: its policies grant %s, which none of its calls needed", f.ID, g))
+			}
+		}
+		for _, g := range slices.SortedFunc(maps.Keys(need), func(a, b samtemplate.Grant) int { return strings.Compare(a.String(), b.String()) }) {
+			if !granted[g] {
+				problems = append(problems, fmt.Sprintf("%s: its calls need %s, which its policies do not grant", f.ID, g))
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(used)) {
+		problems = append(problems, fmt.Sprintf("%q made AWS calls but is no function of the template", c))
+	}
+	return problems, nil
 }
 
 // who is a dashboard session.
@@ -94,7 +163,7 @@ func (s *syncBuffer) String() string {
 func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	t.Helper()
 	calls := &emulatortest.Calls{}
-	env := emulatortest.New(t, append([]func(*aws.Config){calls.Option()}, opts...)...)
+	env := emulatortest.New(t, append([]func(*aws.Config){calls.Option(), permissions.Option()}, opts...)...)
 	a := &api{t: t, env: env, calls: calls, logs: &syncBuffer{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	cfg, err := service.ConfigFromEnv(func(k string) string {
 		return map[string]string{"TABLE_NAME": env.TableName, "KEYRING_SECRET_ID": env.SecretARN, "TOKEN_LIMIT": fmt.Sprint(limit)}[k]
@@ -122,6 +191,11 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		"GET /v1/me":                      handlers.Me(a.deps),
 		"POST /v1/hooks/{source}":         handlers.ReceiveHook(a.deps),
 		"GET /v1/hooks/events":            handlers.ListHookEvents(a.deps),
+	}
+	for route, h := range a.routes {
+		a.routes[route] = func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+			return h(emulatortest.WithCaller(ctx, route), req)
+		}
 	}
 	a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
 	secretscan.Shared().AddKeyRing(env.KeyRing)

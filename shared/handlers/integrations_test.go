@@ -34,7 +34,7 @@ func (a *api) keyDo(key, method, target, body string, headers ...string) reply {
 // keyDoOn is keyDo starting from the request req; headers come in name, value pairs.
 func (a *api) keyDoOn(req httpapi.Request, key, method, target, body string, headers ...string) reply {
 	a.t.Helper()
-	d, err := a.auth.Check(context.Background(), "Bearer "+key)
+	d, err := a.auth.Check(asAuthorizer(context.Background()), "Bearer "+key)
 	if err != nil {
 		a.t.Fatalf("authorizer failed: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestKeyLifeThroughTheAuthorizer(t *testing.T) {
 		t.Errorf("after delete = %d, want 403", r.status)
 	}
 	// A session is never a key: the authorizer refuses it without a lookup.
-	if d, err := a.auth.Check(context.Background(), "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig"); err != nil || d.Allowed {
+	if d, err := a.auth.Check(asAuthorizer(context.Background()), "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig"); err != nil || d.Allowed {
 		t.Errorf("a session JWT on an integration route: allowed=%v err=%v", d.Allowed, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,6 +16,7 @@ import (
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
 // Logical ids of the resources the project's code depends on.
@@ -26,16 +28,39 @@ const (
 // Template is a parsed template.yaml.
 type Template struct {
 	*cloudformation.Template
+	raw map[string]any
 }
 
-// Open parses the template at path.
+// Open parses the template at path (YAML, or JSON when it ends in .json).
 func Open(path string) (*Template, error) {
 	t, err := goformation.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
 	}
-	return &Template{t}, nil
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open template %s: %w", path, err)
+	}
+	keep := &intrinsics.ProcessorOptions{NoProcess: true}
+	var js []byte
+	if strings.HasSuffix(path, ".json") {
+		js, err = intrinsics.ProcessJSON(data, keep)
+	} else {
+		js, err = intrinsics.ProcessYAML(data, keep)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open template %s: %w", path, err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, fmt.Errorf("open template %s: %w", path, err)
+	}
+	return &Template{Template: t, raw: raw}, nil
 }
+
+// Raw returns the template as read, with intrinsic functions kept as written ({"Ref": …},
+// {"Fn::GetAtt": …}); the typed Template resolves a Ref to a resource to nothing.
+func (t *Template) Raw() map[string]any { return t.raw }
 
 // FindRoot returns the nearest folder at or above the working directory that holds go.mod and
 // template.yaml: the repository root, wherever a test runs from.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/awslabs/goformation/v7/intrinsics"
-
 	"github.com/apitokens/apitokens/shared/samtemplate"
 )
 
@@ -38,25 +36,7 @@ func load(path, root string) (*parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	keep := &intrinsics.ProcessorOptions{NoProcess: true}
-	var js []byte
-	if strings.HasSuffix(path, ".json") {
-		js, err = intrinsics.ProcessJSON(data, keep)
-	} else {
-		js, err = intrinsics.ProcessYAML(data, keep)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(js, &raw); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return &parsed{tmpl: tmpl, raw: raw, root: root}, nil
+	return &parsed{tmpl: tmpl, raw: tmpl.Raw(), root: root}, nil
 }
 
 // resources returns the raw resources of type typ, by logical id, and their ids sorted.
