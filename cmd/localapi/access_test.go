@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestAccessMatrix is SPEC section 2's table, end to end through the local run's gateway and
+// TestAccessMatrix is the README's access rules, end to end through the local run's gateway and
 // authorizers: every caller (an agent's and an admin's session, a User and an Admin key) on
 // every route, aimed (where the route names a token or a user) at the caller's own, another
 // user's of the same environment, and a user's of another environment. Keys never reach a management route

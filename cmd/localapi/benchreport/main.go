@@ -2,7 +2,7 @@
 // (`make bench`): the Go benchmarks of the hot paths with their allocations; every template
 // function's cold start under the AWS Lambda Runtime Interface Emulator, next to a hello-world
 // function built with the same flags; each bootstrap's resident memory after its first call and
-// the size of its linux/arm64 build; and the issue's targets, marked pass or FAIL.
+// the size of its linux/arm64 build; and the targets the report checks, marked pass or FAIL.
 //
 // Usage:
 //

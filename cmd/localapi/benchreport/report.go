@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Targets the issue sets; the report marks each pass or FAIL.
+// The targets make bench checks; the report marks each pass or FAIL.
 const (
 	warmCheckMaxNs     = 2000
 	warmCheckMaxAllocs = 10
@@ -107,7 +107,7 @@ type Report struct {
 	Problems []string
 }
 
-// Target is one of the issue's targets and how the figures meet it.
+// Target is one of the targets above and how the figures meet it.
 type Target struct {
 	Name     string
 	Measured string
@@ -119,7 +119,7 @@ type Target struct {
 	Unsure bool
 }
 
-// Targets checks the figures against the issue's targets. A figure that is missing fails.
+// Targets checks the figures against the targets above. A figure that is missing fails.
 func (r *Report) Targets() []Target {
 	const (
 		warmTime   = "authorizer warm check ≤ 2 µs"
@@ -309,8 +309,8 @@ func (r *Report) Markdown() string {
 }
 
 // howMeasured explains the cold-start columns.
-const howMeasured = `- **RIE Init Duration** is the figure of the emulator's REPORT line, as asked. It is not a cold
-  start: the emulator times only its call that hands the init request to a goroutine of its own,
+const howMeasured = `- **RIE Init Duration** is the figure of the emulator's REPORT line. It is not a cold start:
+  the emulator times only its call that hands the init request to a goroutine of its own,
   which returns before the bootstrap has even started (internal/lambda/rie/handlers.go: InitHandler
   times sandbox.Init; rapidcore's SandboxContext.Init starts HandleInit with go and returns). The
   wait for init happens later, inside the first invocation, and counts in that one's Duration.
