@@ -39,7 +39,9 @@ func Encode(ring *keyring.Ring, scope []byte, key map[string]string) (string, er
 
 // Decode opens a cursor made by Encode under the same scope.
 func Decode(ring *keyring.Ring, scope []byte, s string) (map[string]string, error) {
-	if s == "" || len(s) > MaxLen || strings.ContainsAny(s, "=+/") {
+	// Only the URL-safe alphabet: Go's decoder also skips CR and LF, so a cursor with a line
+	// break slipped in would open as if it were the one handed out.
+	if s == "" || len(s) > MaxLen || strings.IndexFunc(s, notURLSafe) >= 0 {
 		return nil, ErrInvalid
 	}
 	sealed, err := base64.RawURLEncoding.Strict().DecodeString(s)
@@ -55,4 +57,8 @@ func Decode(ring *keyring.Ring, scope []byte, s string) (map[string]string, erro
 		return nil, ErrInvalid
 	}
 	return key, nil
+}
+
+func notURLSafe(r rune) bool {
+	return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
 }

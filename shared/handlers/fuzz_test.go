@@ -409,6 +409,7 @@ func FuzzListTokens(f *testing.F) {
 		f.Fatalf("first page: got %d %s, want 200 with a cursor", first.status, first.shown())
 	}
 	f.Add("", "", "1", next, uint8(sendLimit|sendCursor), false)
+	f.Add("", "", "1", next[:3]+"\n"+next[3:], uint8(sendLimit|sendCursor), false) // a line break slipped in
 	f.Add("me", "active", "2", "", uint8(sendFirst|sendSecond|sendLimit), false)
 	f.Add("all", "inactive", "100", "", uint8(sendFirst|sendSecond|sendLimit), true)
 	f.Add("carl", "", "", "", uint8(sendFirst), true)
@@ -643,6 +644,7 @@ func FuzzListHookEvents(f *testing.F) {
 	}
 	next := page.NextCursor
 	f.Add("", "", "1", next, uint8(sendLimit|sendCursor), false)
+	f.Add("", "", "1", next[:3]+"\n"+next[3:], uint8(sendLimit|sendCursor), false) // a line break slipped in
 	f.Add("zapier", "", "2", "", uint8(sendFirst|sendLimit), false)
 	f.Add("", "ann", "", "", uint8(sendSecond), true)
 	f.Add("events", "carl", "100", "", uint8(sendFirst|sendSecond|sendLimit), true)
