@@ -122,8 +122,14 @@ func serve(t *testing.T, a *api, route string, req httpapi.Request) answer {
 		out.writes += a.calls.Count("DynamoDB." + op)
 	}
 	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &out.body); err != nil {
+		// Numbers as written: a delivery may hold one no float64 holds, such as 1e400.
+		dec := json.NewDecoder(strings.NewReader(resp.Body))
+		dec.UseNumber()
+		if err := dec.Decode(&out.body); err != nil {
 			t.Fatalf("%s: got body %q, want a JSON object", route, resp.Body)
+		}
+		if st, ok := out.body["status"].(json.Number); ok {
+			out.body["status"], _ = st.Float64()
 		}
 	}
 	if out.status >= 500 {
@@ -505,6 +511,10 @@ func FuzzReceiveHook(f *testing.F) {
 	f.Add("mail.chimp-2", "carl", "", "application/vnd.api+json", base64.StdEncoding.EncodeToString([]byte(`{"a":[1,2]}`)), true, true)
 	f.Add("events", "", "", "", `{}`, false, false)
 	f.Add("Zap", "", "a\x01b", "text/plain", `["x"]`, false, false)
+	f.Add("zapier", "", "", "", `{"n":1e400}`, false, false)
+	f.Add("zapier", "", "", "", strings.Repeat(`{"a":`, 99)+`{}`+strings.Repeat(`}`, 99), false, false)   // 100 deep
+	f.Add("zapier", "", "", "", strings.Repeat(`{"a":`, 100)+`{}`+strings.Repeat(`}`, 100), false, false) // 101 deep
+	f.Add("zapier", "", "", "", `{"a":"`+strings.Repeat(`[`, 200)+`"}`, false, false)                     // brackets in a string
 	f.Fuzz(func(t *testing.T, source, userID, idemKey, contentType, body string, b64, asAdmin bool) {
 		caller, by := ann.user, user
 		if asAdmin {
@@ -560,7 +570,7 @@ func FuzzReceiveHook(f *testing.F) {
 			}
 		}
 		payload := bytes.Trim(raw, " \t\r\n") // JSON's whitespace only (RFC 8259)
-		if _, bad := want["invalid_body"]; !bad && (len(payload) == 0 || payload[0] != '{' || !json.Valid(payload)) {
+		if _, bad := want["invalid_body"]; !bad && (len(payload) == 0 || payload[0] != '{' || !json.Valid(payload) || nesting(payload) > 100) {
 			want["invalid_json"] = 400
 		}
 		refused(t, got, want)
@@ -597,15 +607,44 @@ func FuzzReceiveHook(f *testing.F) {
 			t.Fatalf("list: got %d %v, want the delivery", page.status, page.body)
 		}
 		stored, _ := items[0].(map[string]any)
-		var sentValue, storedValue any
 		storedJSON, _ := json.Marshal(stored["payload"])
-		if json.Unmarshal(payload, &sentValue) != nil || json.Unmarshal(storedJSON, &storedValue) != nil || !reflect.DeepEqual(sentValue, storedValue) {
+		sentValue, err1 := decodeNumbers(payload)
+		storedValue, err2 := decodeNumbers(storedJSON)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(sentValue, storedValue) {
 			t.Fatalf("stored payload %s, want %s", storedJSON, payload)
 		}
 		if stored["id"] != id || stored["source"] != source || stored["userId"] != target || stored["tokenId"] != by["tokenId"] {
 			t.Fatalf("stored %v, want id %s, source %s, user %s, token %v", stored, id, source, target, by["tokenId"])
 		}
 	})
+}
+
+// nesting returns how deep the arrays and objects of the JSON text b go ({} is 1), read token by
+// token.
+func nesting(b []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+}
+
+func decodeNumbers(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
 
 // FuzzListHookEvents sends any source, userId, limit and cursor to GET /v1/hooks/events with a

@@ -29,6 +29,11 @@ func Me(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Respons
 // MaxDelivery is the largest webhook body accepted.
 const MaxDelivery = 256 << 10
 
+// MaxDeliveryDepth is how deep a delivery's arrays and objects may nest ({} is 1). A list answer
+// wraps each delivery three levels deeper, and a reader such as Go's encoding/json gives up at
+// 10,000: without a bound, one delivery could make a page no such client can read.
+const MaxDeliveryDepth = 100
+
 var (
 	sourcePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
@@ -36,7 +41,7 @@ var (
 	errInvalidUserID = httpapi.Errorf(http.StatusBadRequest, "invalid_user_id", "userId is malformed.")
 	errUserScope     = httpapi.Errorf(http.StatusForbidden, "user_scope", "A User key acts for its owner only.")
 	errUserNotFound  = httpapi.Errorf(http.StatusNotFound, "user_not_found", "No such user in this environment.")
-	errNotJSONObject = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "The body must be one JSON object.")
+	errNotJSONObject = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "The body must be one JSON object, nested at most 100 levels deep.")
 )
 
 // targetUser resolves ?userId= for a key: a User key reaches its owner only; an Admin key any
@@ -99,7 +104,7 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 			}
 		}
 		trimmed := httpapi.TrimJSONSpace(body)
-		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) || nestedDeeper(trimmed, MaxDeliveryDepth) {
 			return httpapi.Response{}, errNotJSONObject
 		}
 		got, fresh, err := d.Inbox.Record(ctx, inbox.Delivery{
@@ -172,4 +177,27 @@ func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (htt
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
+}
+
+// nestedDeeper reports whether the arrays and objects of the valid JSON text b nest deeper than
+// limit.
+func nestedDeeper(b []byte, limit int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped, inString = c == '\\', c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > limit {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
 }
