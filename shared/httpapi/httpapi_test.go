@@ -90,6 +90,8 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add(`{"name":null}`, "", false)
 	f.Add(`{"nam\u0065":"x"}`, "application/merge-patch+json", false)
 	f.Add(base64.StdEncoding.EncodeToString([]byte(`{"type":"user"}`)), "application/json", true)
+	// Base64 text longer than any encoding of MaxBody bytes, though line breaks pad it: too large.
+	f.Add("e30="+strings.Repeat("\n", base64.StdEncoding.EncodedLen(MaxBody)-3), "application/json", true)
 	f.Fuzz(func(t *testing.T, body, contentType string, b64 bool) {
 		req := Request{Headers: map[string]string{}, Body: body, IsBase64Encoded: b64}
 		if contentType != "" {
@@ -105,6 +107,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		jsonType := contentType == "" || mtErr == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 		trimmed := bytes.Trim(raw, " \t\r\n") // JSON's whitespace (RFC 8259), not Unicode's: a form feed is no space
 
+		// Base64 text is held to the length of MaxBody bytes' encoding.
+		fits := len(raw) <= MaxBody && !(b64 && len(body) > base64.StdEncoding.EncodedLen(MaxBody))
+
 		var dst createBody
 		err := DecodeJSON(req, MaxBody, &dst)
 		if err != nil {
@@ -114,7 +119,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 			// Every object of known fields with string or null values, under a JSON media type
 			// and within the limit, is accepted.
-			if readable && jsonType && len(raw) <= MaxBody && stringFields(trimmed, "name", "type", "expiresAt") {
+			if readable && jsonType && fits && stringFields(trimmed, "name", "type", "expiresAt") {
 				t.Fatalf("DecodeJSON(%q) = %v, want the object accepted", trimmed, err)
 			}
 			return
@@ -122,6 +127,9 @@ func FuzzDecodeJSON(f *testing.F) {
 
 		if !jsonType {
 			t.Fatalf("DecodeJSON accepted Content-Type %q", contentType)
+		}
+		if !fits {
+			t.Fatalf("DecodeJSON accepted a body of %d bytes (%d sent), over the limit", len(raw), len(body))
 		}
 		// One object, each field once, spelled exactly as documented.
 		if !stringFields(trimmed, "name", "type", "expiresAt") {
