@@ -16,14 +16,17 @@ import (
 // a few seconds per integration route, against the local API with every function under its
 // Runtime Interface Emulator. Each function serves one invocation at a time, as one Lambda
 // execution environment does, and every delivery is a write to the AWS emulator, so the rates
-// are what the local run sustains on a 2-core machine with room to spare: /v1/me answers with a
-// p99 of a few milliseconds up to about 300/s and starts to queue towards 1,000/s; a delivery's
-// p99 is about 0.1 s at 20/s and its latency grows past about 25/s. The test fails on any answer
-// but the route's success; the figures are logged, not asserted, since they depend on the machine.
+// are what the local run sustains on a 2-core machine with room to spare, also while other test
+// packages run beside it: /v1/me answers with a p99 of a few milliseconds up to about 300/s and
+// starts to queue towards 1,000/s; a delivery's p99 is about 0.1 s at 20/s and its latency grows
+// past about 25/s on a quiet machine. The test fails on any answer but the route's success, or
+// none within API Gateway's 30 s integration timeout; the figures are logged, not asserted,
+// since they depend on the machine.
 const (
 	loadDuration = 5 * time.Second
 	meRate       = 200 // GET /v1/me per second
-	hooksRate    = 20  // POST /v1/hooks/{source} per second
+	hooksRate    = 10  // POST /v1/hooks/{source} per second
+	loadTimeout  = 30 * time.Second
 )
 
 // TestLoadIntegrationRoutes runs that load with one User key against GET /v1/me and then POST
@@ -95,7 +98,7 @@ func TestLoadIntegrationRoutes(t *testing.T) {
 // fails on any error, and returns every result.
 func attack(t *testing.T, targeter vegeta.Targeter, rate int) []vegeta.Result {
 	t.Helper()
-	attacker := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.KeepAlive(true))
+	attacker := vegeta.NewAttacker(vegeta.Timeout(loadTimeout), vegeta.KeepAlive(true))
 	var m vegeta.Metrics
 	var results []vegeta.Result
 	for res := range attacker.Attack(targeter, vegeta.Rate{Freq: rate, Per: time.Second}, loadDuration, t.Name()) {

@@ -347,10 +347,10 @@ func TestFaultsDuringTokenActions(t *testing.T) {
 				t.Run(fc.name, func(t *testing.T) {
 					faults, option := newFaultProxy(t)
 					a := newAPI(t, 50, option)
-					if fc.deadline > 0 {
+					id := action.before(a)
+					if fc.deadline > 0 { // the faulted action's limit only, not that of what came before
 						withDeadline(a, fc.deadline)
 					}
-					id := action.before(a)
 
 					faults.inject("TransactWriteItems", fc.toxic, fc.attempts)
 					start := time.Now()

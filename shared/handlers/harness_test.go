@@ -341,19 +341,16 @@ func (a *api) conforms(req httpapi.Request, resp httpapi.Response) {
 	}
 }
 
-var fixtureBytes []byte
+var readFixture = sync.OnceValues(func() ([]byte, error) { return os.ReadFile("testdata/session-request.json") })
 
 func fixture(t testing.TB) httpapi.Request {
 	t.Helper()
-	if fixtureBytes == nil {
-		b, err := os.ReadFile("testdata/session-request.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fixtureBytes = b
+	b, err := readFixture()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var req httpapi.Request
-	if err := json.Unmarshal(fixtureBytes, &req); err != nil {
+	if err := json.Unmarshal(b, &req); err != nil {
 		t.Fatal(err)
 	}
 	return req
