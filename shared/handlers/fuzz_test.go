@@ -386,8 +386,12 @@ func FuzzTokenPath(f *testing.F) {
 			}
 			return
 		}
-		if got.status != 404 || got.code != "token_not_found" || got.reads != 1 || got.writes != 0 {
-			t.Fatalf("%s %q: got %d %s after %d reads and %d writes, want 404 token_not_found after one read", route, id, got.status, got.code, got.reads, got.writes)
+		reads := 1 // the token
+		if strings.HasSuffix(route, "/audit") {
+			reads = 2 // and the history a deleted token leaves
+		}
+		if got.status != 404 || got.code != "token_not_found" || got.reads != reads || got.writes != 0 {
+			t.Fatalf("%s %q: got %d %s after %d reads and %d writes, want 404 token_not_found after %d", route, id, got.status, got.code, got.reads, got.writes, reads)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -395,7 +396,11 @@ type auditListView struct {
 // the environment's admins.
 func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
 	return httpapi.Handle("audit", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, t, err := load(ctx, d, req, access.Audit)
+		p, err := httpapi.Session(req, d.Config.Claims)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		id, err := tokenID(req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -403,14 +408,35 @@ func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		scope := cursor.Scope("audit", p.EnvironmentID, p.UserID, t.ID)
+		// A live token says whose it is. A deleted one's history outlives it (AuditRetention),
+		// and its records say whose it was; a token that never was has none.
+		t, err := d.Store.Get(ctx, p.EnvironmentID, id)
+		deleted := errors.Is(err, tokenstore.ErrNotFound)
+		if err != nil && !deleted {
+			return httpapi.Response{}, err
+		}
+		if !deleted {
+			if err := p.Check(access.Audit, access.Owner{UserID: t.UserID, EnvironmentID: t.EnvironmentID}); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		scope := cursor.Scope("audit", p.EnvironmentID, p.UserID, id)
 		start, err := startKey(ctx, d, scope, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := d.Store.ListAudit(ctx, t.EnvironmentID, t.ID, limit, start)
+		page, err := d.Store.ListAudit(ctx, p.EnvironmentID, id, limit, start)
 		if err != nil {
 			return httpapi.Response{}, err
+		}
+		if deleted {
+			if len(page.Records) == 0 {
+				return httpapi.Response{}, tokenstore.ErrNotFound
+			}
+			owner := access.Owner{UserID: page.Records[0].OwnerID, EnvironmentID: p.EnvironmentID}
+			if err := p.Check(access.Audit, owner); err != nil {
+				return httpapi.Response{}, err
+			}
 		}
 		out := auditListView{Items: make([]auditView, 0, len(page.Records))}
 		for _, r := range page.Records {

@@ -117,15 +117,21 @@ func TestTokenLife(t *testing.T) {
 		t.Errorf("audit = %s, want %s", got, want)
 	}
 
-	// 204, then 404 on every route.
+	// 204, then 404 on every route but the history, which keeps the delete too.
 	a.advance(time.Minute)
 	if d := a.do(ann, "DELETE", "/v1/tokens/"+id, ""); d.status != 204 || d.raw != "" {
 		t.Fatalf("delete = %d %s", d.status, d.shown())
 	}
 	for _, r := range allRoutes {
+		if r.suffix == "/audit" {
+			continue
+		}
 		if got := a.do(ann, r.method, "/v1/tokens/"+id+r.suffix, r.body); got.status != 404 || got.str("code") != "token_not_found" {
 			t.Errorf("%s after delete = %d %s, want 404 token_not_found", r.method+r.suffix, got.status, got.shown())
 		}
+	}
+	if got, want := auditActions(t, a.do(ann, "GET", "/v1/tokens/"+id+"/audit", "")), "delete,activate,deactivate,reveal,rename,create"; got != want {
+		t.Errorf("audit after delete = %s, want %s", got, want)
 	}
 	if l := a.do(ann, "GET", "/v1/tokens", ""); len(l.body["items"].([]any)) != 0 {
 		t.Errorf("list after delete = %s", l.shown())
@@ -134,6 +140,62 @@ func TestTokenLife(t *testing.T) {
 		t.Errorf("count after delete = %d, want 0", n)
 	}
 	assertNoPlaintextKeys(t, a, key)
+}
+
+// auditActions returns the actions of an audit page, or fails the test when r is not one.
+func auditActions(t *testing.T, r reply) string {
+	t.Helper()
+	items, ok := r.body["items"].([]any)
+	if r.status != 200 || !ok {
+		t.Fatalf("audit = %d %s, want 200 with items", r.status, r.shown())
+	}
+	var actions []string
+	for _, it := range items {
+		actions = append(actions, it.(map[string]any)["action"].(string))
+	}
+	return strings.Join(actions, ",")
+}
+
+// A deleted token's history stays listable, for 400 days, to those who could list it before:
+// its owner and the admins of its environment.
+func TestAuditAfterDelete(t *testing.T) {
+	a := newAPI(t, 50)
+	id := a.create(ann, `{"name":"Gone"}`).str("id")
+	a.advance(time.Minute)
+	if d := a.do(carl, "DELETE", "/v1/tokens/"+id, ""); d.status != 404 {
+		t.Fatalf("a colleague's delete = %d, want 404", d.status)
+	}
+	if d := a.do(adam, "DELETE", "/v1/tokens/"+id, ""); d.status != 204 {
+		t.Fatalf("the admin's delete = %d %s", d.status, d.shown())
+	}
+	for _, c := range []struct {
+		who  who
+		want string
+	}{{ann, "delete,create"}, {adam, "delete,create"}, {carl, ""}, {eve, ""}} {
+		r := a.do(c.who, "GET", "/v1/tokens/"+id+"/audit", "")
+		if c.want == "" {
+			if r.status != 404 || r.str("code") != "token_not_found" {
+				t.Errorf("%s: audit of a deleted token = %d %s, want 404 token_not_found", c.who.user, r.status, r.shown())
+			}
+			continue
+		}
+		if got := auditActions(t, r); got != c.want {
+			t.Errorf("%s: audit of a deleted token = %s, want %s", c.who.user, got, c.want)
+		}
+	}
+	// Paged: the cursor of the first page opens the second.
+	first := a.do(ann, "GET", "/v1/tokens/"+id+"/audit?limit=1", "")
+	next := first.str("nextCursor")
+	if auditActions(t, first) != "delete" || next == "" {
+		t.Fatalf("first page = %s, want the delete and a cursor", first.shown())
+	}
+	if got := auditActions(t, a.do(ann, "GET", "/v1/tokens/"+id+"/audit?limit=1&cursor="+next, "")); got != "create" {
+		t.Errorf("second page = %s, want the create", got)
+	}
+	// A token id that never was: still 404.
+	if r := a.do(adam, "GET", "/v1/tokens/tok_01KAZ3J3W8M1Y4S0ZQ6X7P2B9C/audit", ""); r.status != 404 {
+		t.Errorf("audit of a token that never was = %d %s, want 404", r.status, r.shown())
+	}
 }
 
 func TestAccess(t *testing.T) {

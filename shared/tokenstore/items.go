@@ -165,6 +165,7 @@ type auditItem struct {
 	EnvironmentID string            `dynamodbav:"environmentId"`
 	Action        string            `dynamodbav:"action"`
 	ActorID       string            `dynamodbav:"actorId"`
+	OwnerID       string            `dynamodbav:"ownerId,omitempty"`
 	SourceIP      string            `dynamodbav:"sourceIp,omitempty"`
 	UserAgent     string            `dynamodbav:"userAgent,omitempty"`
 	At            string            `dynamodbav:"at"`
@@ -176,7 +177,8 @@ func (it auditItem) record() (AuditRecord, error) {
 	var r times
 	rec := AuditRecord{
 		ID: it.ID, TokenID: it.TokenID, EnvironmentID: it.EnvironmentID, Action: Action(it.Action),
-		ActorID: it.ActorID, SourceIP: it.SourceIP, UserAgent: it.UserAgent, At: r.at("at", it.At), Detail: it.Detail,
+		ActorID: it.ActorID, OwnerID: it.OwnerID, SourceIP: it.SourceIP, UserAgent: it.UserAgent,
+		At: r.at("at", it.At), Detail: it.Detail,
 	}
 	if r.err != nil {
 		return AuditRecord{}, fmt.Errorf("audit record %s: %w", it.ID, r.err)

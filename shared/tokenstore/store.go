@@ -577,7 +577,7 @@ func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]
 	item, err := attributevalue.MarshalMap(auditItem{
 		PK: auditPK(t.EnvironmentID, t.ID), SK: id, Kind: kindAudit, ID: id,
 		TokenID: t.ID, EnvironmentID: t.EnvironmentID, Action: string(action),
-		ActorID: actor.UserID, SourceIP: actor.SourceIP, UserAgent: actor.UserAgent,
+		ActorID: actor.UserID, OwnerID: t.UserID, SourceIP: actor.SourceIP, UserAgent: actor.UserAgent,
 		At: formatTime(now), Detail: detail, TTL: now.Add(AuditRetention).Unix(),
 	})
 	if err != nil {

@@ -231,7 +231,7 @@ func TestRenameAndStatus(t *testing.T) {
 	var actions []tokenstore.Action
 	for _, r := range page.Records {
 		actions = append(actions, r.Action)
-		if r.ActorID != "alice" || r.SourceIP != "203.0.113.7" {
+		if r.ActorID != "alice" || r.OwnerID != "alice" || r.SourceIP != "203.0.113.7" {
 			t.Errorf("audit record %+v lacks the actor", r)
 		}
 	}

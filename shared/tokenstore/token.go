@@ -120,6 +120,7 @@ type AuditRecord struct {
 	EnvironmentID string
 	Action        Action
 	ActorID       string
+	OwnerID       string // the token's owner; "" in records written before it was kept
 	SourceIP      string
 	UserAgent     string
 	At            time.Time
