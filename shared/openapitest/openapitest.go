@@ -54,7 +54,7 @@ func Open(path string) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapitest: %s: %w", path, err)
 	}
-	v, errs := validator.NewValidator(doc, config.WithRegexEngine(ecmaRegexp))
+	v, errs := validator.NewValidator(doc, config.WithRegexEngine(ecmaRegexp), config.WithFormatAssertions())
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("openapitest: %s: %w", path, errors.Join(errs...))
 	}

@@ -45,6 +45,8 @@ func TestCheck(t *testing.T) {
 		{"key with no-store", "POST", "/v1/tokens/tok_01JDQ7Z8W5K3N2M1P0Q9R8S7T6/reveal", 200, "application/json", reveal, map[string]string{"Cache-Control": "no-store"}, ""},
 		{"body off its schema", "GET", "/v1/tokens", 200, "application/json", `{"items":"none"}`, nil, "items"},
 		{"wrong content type", "GET", "/v1/tokens/tok_01JDQ7Z8W5K3N2M1P0Q9R8S7T6", 404, "text/plain", "not found", nil, "text/plain"},
+		{"date-time as described", "POST", "/v1/hooks/zapier", 202, "application/json", `{"id":"evt_01KAZ3K0A1B2C3D4E5F6G7H8J9","receivedAt":"2026-11-25T18:00:00Z"}`, nil, ""},
+		{"date-time in year 10000", "POST", "/v1/hooks/zapier", 202, "application/json", `{"id":"evt_01KAZ3K0A1B2C3D4E5F6G7H8J9","receivedAt":"10000-01-01T00:00:00Z"}`, nil, "date-time"},
 		{"unknown path", "GET", "/v1/nothing", 200, "application/json", `{}`, nil, "/v1/nothing"},
 		{"unknown method", "PUT", "/v1/me", 200, "application/json", `{}`, nil, "PUT"},
 	}
