@@ -1,6 +1,7 @@
 package lambdas
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/json"
@@ -155,14 +156,31 @@ func TestStopLeavesNoProcess(t *testing.T) {
 		t.Fatalf("descendants before Stop = %v, want the emulator and the bootstrap", before)
 	}
 	fn.Stop()
-	time.Sleep(100 * time.Millisecond)
-	after, err := proctree.Descendants(os.Getpid())
+	// Each process that was running must end: an orphan is no descendant any more, so ask after
+	// each one by its pid, not after the descendants.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range before {
+		for running(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if running(pid) {
+			t.Errorf("process %d still runs after Stop", pid)
+		}
+	}
+	if after, err := proctree.Descendants(os.Getpid()); err != nil || len(after) != 0 {
+		t.Errorf("descendants after Stop = %v, %v; want none", after, err)
+	}
+}
+
+// running reports whether the process pid exists and is not a zombie.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		t.Fatal(err)
+		return false
 	}
-	if len(after) != 0 {
-		t.Errorf("descendants after Stop = %v, want none", after)
-	}
+	// pid (comm) state ...: comm may hold spaces and parentheses, so read after the last ")".
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 func TestStartWithInfoLogReportsInit(t *testing.T) {
