@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/dlclark/regexp2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/apitokens/apitokens/shared/apikey"
@@ -38,6 +38,9 @@ var (
 	idemKeyRule = regexp.MustCompile(`^[\x20-\x7E]{1,255}$`)
 	// expiryRule is the document's pattern for expiresAt; time.Parse judges the values in it.
 	expiryRule = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+	// nameRule is the document's pattern for a token name, an ECMAScript expression (its \u
+	// escapes are not Go's syntax), matched a character (rune) at a time.
+	nameRule = regexp2.MustCompile(`^[\x09-\x0D\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFFFD]([^\x00-\x1F\x7F-\x9F\u2028\u2029\uFFFD]{0,98}[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFFFD])?[\x09-\x0D\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$`, regexp2.ECMAScript)
 )
 
 // TestRulesAreTheDocuments checks that each rule above is, character for character, a pattern
@@ -82,6 +85,9 @@ func TestRulesAreTheDocuments(t *testing.T) {
 		if !patterns[rule.String()] {
 			t.Errorf("%s is %s, which openapi.yaml does not give", name, rule)
 		}
+	}
+	if !patterns[nameRule.String()] {
+		t.Errorf("nameRule is %s, which openapi.yaml does not give", nameRule)
 	}
 }
 
@@ -218,17 +224,12 @@ func pageLimit(q map[string]string, want map[string]int) int {
 	return int(n)
 }
 
-// validName applies the README's rule for names: 1 to 100 characters after trimming, none of
-// them a control character, a line or paragraph separator, or the replacement character (what
-// invalid UTF-8 becomes).
+// validName applies the document's pattern for names: 1 to 100 characters after trimming white
+// space, none of them a control character, U+2028, U+2029 or U+FFFD (which stands for bytes
+// that are not UTF-8).
 func validName(s string) bool {
-	n := strings.TrimSpace(s)
-	if n == "" || utf8.RuneCountInString(n) > handlers.MaxNameLen {
-		return false
-	}
-	return !strings.ContainsFunc(n, func(r rune) bool {
-		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
-	})
+	ok, err := nameRule.MatchString(s)
+	return err == nil && ok
 }
 
 // itemIDs returns the ids of the items of a list answer.
