@@ -1,6 +1,8 @@
 package apikey
 
 import (
+	"hash/crc32"
+	"math/big"
 	"regexp"
 	"strings"
 	"testing"
@@ -154,7 +156,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		want := len(s) == format.Len() && strings.HasPrefix(s, format.Prefix()) &&
 			strings.Trim(s[len(format.Prefix()):], alphabet) == "" &&
-			s[len(s)-checksumLen:] == string(appendChecksum(nil, checksum(s[:len(s)-checksumLen])))
+			s[len(s)-checksumLen:] == base62CRC(s[:len(s)-checksumLen])
 		err := format.Parse(s)
 		if err != nil && err != ErrMalformed {
 			t.Fatalf("Parse returned %v, want nil or ErrMalformed", err)
@@ -188,4 +190,20 @@ func BenchmarkParse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// base62CRC is GitHub's checksum as the README describes it, worked out apart from the package:
+// hash/crc32's IEEE CRC32 of s in six base62 digits, 0-9 then A-Z then a-z, most significant first.
+func base62CRC(s string) string {
+	digits := new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(s)))).Text(62) // 0-9, a-z, A-Z
+	swapped := strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		case 'A' <= r && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return r
+	}, digits)
+	return strings.Repeat("0", 6-len(swapped)) + swapped
 }
