@@ -5,7 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha256"
+	_ "crypto/sha256" // RS256
+	_ "crypto/sha512" // RS384, RS512
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -63,7 +64,8 @@ func (v *JWTVerifier) Verify(ctx context.Context, value string) (map[string]any,
 	if err := decodeSegment(parts[0], &header); err != nil {
 		return nil, refuse("the token is malformed")
 	}
-	if header.Alg != "RS256" {
+	hash, ok := rsaHashes[header.Alg]
+	if !ok {
 		return nil, refuse("signing method %s is invalid", header.Alg)
 	}
 	key, err := v.Keys.Key(ctx, header.Kid)
@@ -77,8 +79,9 @@ func (v *JWTVerifier) Verify(ctx context.Context, value string) (map[string]any,
 	if err != nil {
 		return nil, refuse("the token is malformed")
 	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig) != nil {
+	digest := hash.New()
+	digest.Write([]byte(parts[0] + "." + parts[1]))
+	if rsa.VerifyPKCS1v15(key, hash, digest.Sum(nil), sig) != nil {
 		return nil, refuse("the token's signature is invalid")
 	}
 	var claims map[string]any
@@ -90,6 +93,10 @@ func (v *JWTVerifier) Verify(ctx context.Context, value string) (map[string]any,
 	}
 	return claims, nil
 }
+
+// rsaHashes are the signing methods accepted, as API Gateway's JWT authorizer accepts only
+// RSA-based ones: RSASSA-PKCS1-v1_5 with SHA-256, SHA-384 or SHA-512 (RFC 7518 section 3.3).
+var rsaHashes = map[string]crypto.Hash{"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512}
 
 func (v *JWTVerifier) checkClaims(claims map[string]any) error {
 	if iss, _ := claims["iss"].(string); iss != v.Issuer {

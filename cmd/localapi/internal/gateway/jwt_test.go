@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	_ "crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -102,6 +104,18 @@ func TestJWTVerify(t *testing.T) {
 		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	})
 	none := unsigned(t, "none", goodClaims(), func(string) string { return "" })
+	// RSA with another SHA-2, and a header that names one hash over a signature made with another.
+	rsaWith := func(alg string, h crypto.Hash) string {
+		return unsigned(t, alg, goodClaims(), func(s string) string {
+			d := h.New()
+			d.Write([]byte(s))
+			sig, err := rsa.SignPKCS1v15(rand.Reader, key(t), h, d.Sum(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return base64.RawURLEncoding.EncodeToString(sig)
+		})
+	}
 	tampered := strings.Split(good, ".")
 	tampered[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","iss":"` + testIssuer + `","aud":"apitokens-dashboard","exp":9999999999}`))
 
@@ -126,6 +140,10 @@ func TestJWTVerify(t *testing.T) {
 		{"unknown kid", "Bearer " + sign(t, "k2", goodClaims()), `the token's signing key "k2" is not in the issuer's JWKS`},
 		{"HS256", "Bearer " + hs256, "signing method HS256 is invalid"},
 		{"none", "Bearer " + none, "signing method none is invalid"},
+		{"RS384", "Bearer " + rsaWith("RS384", crypto.SHA384), ""},
+		{"RS512", "Bearer " + rsaWith("RS512", crypto.SHA512), ""},
+		{"RS512 header, SHA-256 signature", "Bearer " + rsaWith("RS512", crypto.SHA256), "the token's signature is invalid"},
+		{"PS256", "Bearer " + rsaWith("PS256", crypto.SHA256), "signing method PS256 is invalid"},
 		{"tampered payload", "Bearer " + strings.Join(tampered, "."), "the token's signature is invalid"},
 		{"not a JWT", "Bearer abc", "the token is malformed"},
 		{"API key", "Bearer cbk_0123456789abcdef", "the token is malformed"},
