@@ -217,3 +217,40 @@ func TestHooks(t *testing.T) {
 		t.Errorf("ttl = %d, want %d (30 days after receipt)", item.TTL, want)
 	}
 }
+
+// A stored time that does not read back is a 500, never a zero time in an answer.
+func TestHooksUnreadableStoredTime(t *testing.T) {
+	a := newAPI(t, 50)
+	key := a.create(ann, `{"name":"Zapier"}`).str("key")
+	if r := a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`, "idempotency-key", "k1"); r.status != 202 {
+		t.Fatalf("hook = %d %s", r.status, r.shown())
+	}
+	db := directDB(a)
+	out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(a.env.TableName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for _, it := range out.Items {
+		if k, _ := it["kind"].(*types.AttributeValueMemberS); k == nil || (k.Value != "delivery" && k.Value != "idempotency") {
+			continue
+		}
+		if _, ok := it["receivedAt"]; !ok {
+			continue
+		}
+		it["receivedAt"] = &types.AttributeValueMemberS{Value: "10000-01-01T00:00:00Z"}
+		if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(a.env.TableName), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+		changed++
+	}
+	if changed != 2 {
+		t.Fatalf("changed %d items, want the delivery and its idempotency record", changed)
+	}
+	if r := a.keyDo(key, "GET", "/v1/hooks/events", ""); r.status != 500 {
+		t.Errorf("list = %d %s, want 500", r.status, r.shown())
+	}
+	if r := a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`, "idempotency-key", "k1"); r.status != 500 {
+		t.Errorf("repeat = %d %s, want 500", r.status, r.shown())
+	}
+}

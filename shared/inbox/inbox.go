@@ -173,7 +173,9 @@ func (in *Inbox) Record(ctx context.Context, d Delivery, idempotencyKey string) 
 		return Delivery{}, false, ErrIdempotencyMismatch
 	}
 	d.ID = prev.DeliveryID
-	d.ReceivedAt, _ = time.Parse(timeFormat, prev.ReceivedAt)
+	if d.ReceivedAt, err = time.Parse(timeFormat, prev.ReceivedAt); err != nil {
+		return Delivery{}, false, fmt.Errorf("record delivery: idempotency record's receivedAt: %w", err)
+	}
 	return d, false, nil
 }
 
@@ -234,7 +236,10 @@ func (in *Inbox) List(ctx context.Context, q Query) (Page, error) {
 	}
 	page := Page{LastKey: tokenstore.PageKey(out.LastEvaluatedKey)}
 	for _, it := range items {
-		at, _ := time.Parse(timeFormat, it.ReceivedAt)
+		at, err := time.Parse(timeFormat, it.ReceivedAt)
+		if err != nil {
+			return Page{}, fmt.Errorf("list deliveries: %s's receivedAt: %w", it.ID, err)
+		}
 		page.Deliveries = append(page.Deliveries, Delivery{
 			ID: it.ID, Source: it.Source, UserID: it.UserID, EnvironmentID: it.EnvironmentID,
 			TokenID: it.TokenID, ReceivedAt: at, Payload: it.Payload,
