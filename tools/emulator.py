@@ -9,6 +9,9 @@ creates, one winner of two concurrent deletes), while connections are still acce
 concurrently.
 
 Usage: python tools/emulator.py --host 127.0.0.1 --port 4566
+
+With --port 0 it binds a port the system chooses and prints "port <n>" on its first line of
+standard output once it listens, so that no other process can take the port in between.
 """
 
 import argparse
@@ -17,7 +20,7 @@ import signal
 import sys
 import threading
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -42,11 +45,13 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(args.host, args.port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    os.environ.setdefault("MOTO_PORT", str(server.port))
+    print(f"port {server.port}", flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

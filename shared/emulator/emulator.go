@@ -1,15 +1,17 @@
 package emulator
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,8 +37,9 @@ type Emulator struct {
 	done     chan struct{}
 }
 
-// Start runs moto's server (tools/emulator.py with the Python of root/.venv) on a free loopback
-// port and waits until it answers. The server dies with the calling process.
+// Start runs moto's server (tools/emulator.py with the Python of root/.venv) on a loopback port
+// that it binds itself and reports, so that no other server can take the port in between, and
+// waits until it answers. The server dies with the calling process.
 func Start(ctx context.Context, root string) (*Emulator, error) {
 	python := filepath.Join(root, ".venv", "bin", "python")
 	if _, err := os.Stat(python); err != nil {
@@ -45,11 +48,7 @@ func Start(ctx context.Context, root string) (*Emulator, error) {
 	script := filepath.Join(root, "tools", "emulator.py")
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		e, err := startOn(ctx, python, script, port)
+		e, err := startOn(ctx, python, script)
 		if err == nil {
 			return e, nil
 		}
@@ -58,18 +57,45 @@ func Start(ctx context.Context, root string) (*Emulator, error) {
 	return nil, lastErr
 }
 
-func startOn(ctx context.Context, python, script string, port int) (*Emulator, error) {
-	cmd := exec.Command(python, script, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+func startOn(ctx context.Context, python, script string) (*Emulator, error) {
+	cmd := exec.Command(python, script, "--host", "127.0.0.1", "--port", "0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Stdout, cmd.Stderr = nil, nil
+	cmd.Stderr = nil
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start moto server: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto server: %w", err)
 	}
-	e := &Emulator{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(e.done) }()
+	e := &Emulator{cmd: cmd, done: make(chan struct{})}
+	ports := make(chan int, 1)
+	go func() {
+		// The first line names the port; the rest is read and dropped, so writes never block.
+		r := bufio.NewReader(stdout)
+		line, _ := r.ReadString('\n')
+		if port, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "port "))); err == nil && port > 0 {
+			ports <- port
+		}
+		_, _ = io.Copy(io.Discard, r)
+		_ = cmd.Wait()
+		close(e.done)
+	}()
 
 	deadline := time.Now().Add(30 * time.Second)
+	select {
+	case port := <-ports:
+		e.Endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
+	case <-e.done:
+		return nil, errors.New("moto server exited while starting")
+	case <-ctx.Done():
+		e.Stop()
+		return nil, ctx.Err()
+	case <-time.After(time.Until(deadline)):
+		e.Stop()
+		return nil, errors.New("moto server did not listen within 30s")
+	}
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
 		select {
@@ -184,13 +210,4 @@ func provision(ctx context.Context, cfg aws.Config, tmpl *samtemplate.Template, 
 		return Resources{}, fmt.Errorf("create secret %s: %w", secretName, err)
 	}
 	return Resources{TableName: tableName, SecretARN: aws.ToString(sec.ARN), KeyRing: ring}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
