@@ -601,35 +601,12 @@ func statement(t *testing.T, raw map[string]any, function string, i int) map[str
 	return obj(sts[i])
 }
 
-func obj(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-// list returns v as a list: a YAML list as is, a single value as a list of one.
-func list(v any) []any {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return x
-	default:
-		return []any{x}
-	}
-}
-
-// getAtt returns a GetAtt's argument as "Resource.Attribute", in either of its forms.
-func getAtt(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []any:
-		if len(x) == 2 {
-			return fmt.Sprintf("%v.%v", x[0], x[1])
-		}
-	}
-	return ""
-}
+// The raw template's readers, shared with the package.
+var (
+	obj    = samtemplate.Obj
+	list   = samtemplate.List
+	getAtt = samtemplate.GetAtt
+)
 
 func show(v any) string {
 	b, err := json.Marshal(v)
