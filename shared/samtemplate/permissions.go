@@ -55,7 +55,7 @@ func (t *Template) Functions() []Function {
 				}
 				for _, a := range list(obj(st)["Action"]) {
 					for _, r := range list(obj(st)["Resource"]) {
-						f.Grants = append(f.Grants, Grant{fmt.Sprint(a), GrantResource(r)})
+						f.Grants = append(f.Grants, Grant{fmt.Sprint(a), t.GrantResource(r)})
 					}
 				}
 			}
@@ -69,21 +69,24 @@ func (t *Template) Functions() []Function {
 	return out
 }
 
-// GrantResource names a policy's Resource: the table (TokensTable) for !GetAtt TokensTable.Arn,
-// an index of it (TokensTable/index/gsi1) for !Sub "${TokensTable.Arn}/index/gsi1", a resource's
-// logical id for a !Ref, and anything else as its JSON.
-func GrantResource(r any) string {
+// GrantResource names a policy's Resource as an ARN of the template's: the table (TokensTable)
+// for !GetAtt TokensTable.Arn, an index of it (TokensTable/index/gsi1) for
+// !Sub "${TokensTable.Arn}/index/gsi1", and a secret's logical id for a !Ref to it (a secret's Ref
+// is its ARN, where a table's is its name). Anything else is named by its JSON, which matches no
+// resource.
+func (t *Template) GrantResource(r any) string {
 	m := obj(r)
 	if len(m) == 1 {
-		if ref, ok := m["Ref"].(string); ok {
+		resources := obj(t.raw["Resources"])
+		if ref, ok := m["Ref"].(string); ok && obj(resources[ref])["Type"] == "AWS::SecretsManager::Secret" {
 			return ref
 		}
-		if res, ok := strings.CutSuffix(getAtt(m["Fn::GetAtt"]), ".Arn"); ok {
+		if res, ok := strings.CutSuffix(getAtt(m["Fn::GetAtt"]), ".Arn"); ok && resources[res] != nil {
 			return res
 		}
 		if sub, ok := m["Fn::Sub"].(string); ok {
-			if res, index, ok := strings.Cut(sub, ".Arn}/index/"); ok && strings.HasPrefix(res, "${") {
-				return strings.TrimPrefix(res, "${") + "/index/" + index
+			if res, index, ok := strings.Cut(sub, ".Arn}/index/"); ok && strings.HasPrefix(res, "${") && resources[res[2:]] != nil {
+				return res[2:] + "/index/" + index
 			}
 		}
 	}

@@ -181,7 +181,7 @@ func checkPolicies(p *parsed) []string {
 					problems = append(problems, where+": no Resource")
 				}
 				for _, r := range resources {
-					if !allowedResource(r) {
+					if !allowedResource(p.tmpl.GrantResource(r)) {
 						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, its %s index's ARN or the key ring secret", where, show(r), indexName))
 					}
 				}
@@ -191,16 +191,12 @@ func checkPolicies(p *parsed) []string {
 	return problems
 }
 
-// allowedResource reports whether r is one of !GetAtt TokensTable.Arn,
-// !Sub "${TokensTable.Arn}/index/gsi1" or !Ref KeyRingSecret (the secret's ARN).
-func allowedResource(r any) bool {
-	m := obj(r)
-	if len(m) != 1 {
-		return false
-	}
-	return m["Ref"] == samtemplate.SecretResource ||
-		getAtt(m["Fn::GetAtt"]) == samtemplate.TableResource+".Arn" ||
-		m["Fn::Sub"] == "${"+samtemplate.TableResource+".Arn}/index/"+indexName
+// allowedResource reports whether a resource, as GrantResource names it, is the table
+// (!GetAtt TokensTable.Arn), its gsi1 index (!Sub "${TokensTable.Arn}/index/gsi1") or the key ring
+// secret (!Ref KeyRingSecret, the secret's ARN).
+func allowedResource(name string) bool {
+	return name == samtemplate.TableResource || name == samtemplate.TableResource+"/index/"+indexName ||
+		name == samtemplate.SecretResource
 }
 
 // checkRoutes checks that every HttpApi route is on a template HttpApi and has an authorizer: the
@@ -450,6 +446,9 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 		{"another table's ARN", func(t *testing.T, raw map[string]any) {
 			statement(t, raw, "GetTokenFunction", 0)["Resource"] = map[string]any{"Fn::GetAtt": "OtherTable.Arn"}
 		}, `GetTokenFunction: statement 1: Resource {"Fn::GetAtt":"OtherTable.Arn"}`},
+		{"the table's name, not its ARN", func(t *testing.T, raw map[string]any) {
+			statement(t, raw, "GetTokenFunction", 0)["Resource"] = map[string]any{"Ref": "TokensTable"}
+		}, `GetTokenFunction: statement 1: Resource {"Ref":"TokensTable"}`},
 		{"another index's ARN", func(t *testing.T, raw map[string]any) {
 			statement(t, raw, "ListTokensFunction", 0)["Resource"] = map[string]any{"Fn::Sub": "${TokensTable.Arn}/index/*"}
 		}, `ListTokensFunction: statement 1: Resource {"Fn::Sub":"${TokensTable.Arn}/index/*"}`},
