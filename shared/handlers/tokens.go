@@ -253,11 +253,7 @@ func nextCursor(ctx context.Context, d *service.Deps, scope []byte, last map[str
 // load reads the token named by the path and checks that the caller may do a to it; a token
 // the caller may not know about is not found.
 func load(ctx context.Context, d *service.Deps, req httpapi.Request, a access.Action) (access.Principal, tokenstore.Token, error) {
-	p, err := httpapi.Session(req, d.Config.Claims)
-	if err != nil {
-		return p, tokenstore.Token{}, err
-	}
-	id, err := tokenID(req)
+	p, id, err := sessionAndID(d, req)
 	if err != nil {
 		return p, tokenstore.Token{}, err
 	}
@@ -269,6 +265,16 @@ func load(ctx context.Context, d *service.Deps, req httpapi.Request, a access.Ac
 		return p, tokenstore.Token{}, err
 	}
 	return p, t, nil
+}
+
+// sessionAndID reads the caller's session and the {id} path parameter.
+func sessionAndID(d *service.Deps, req httpapi.Request) (access.Principal, string, error) {
+	p, err := httpapi.Session(req, d.Config.Claims)
+	if err != nil {
+		return p, "", err
+	}
+	id, err := tokenID(req)
+	return p, id, err
 }
 
 // GetToken is GET /v1/tokens/{id}.
@@ -396,11 +402,7 @@ type auditListView struct {
 // the environment's admins.
 func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
 	return httpapi.Handle("audit", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.Session(req, d.Config.Claims)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		id, err := tokenID(req)
+		p, id, err := sessionAndID(d, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
