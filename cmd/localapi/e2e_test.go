@@ -24,9 +24,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
-	"github.com/apitokens/apitokens/shared/openapitest"
-	"github.com/apitokens/apitokens/shared/samtemplate"
-	"github.com/apitokens/apitokens/shared/secretscan"
+	"github.com/apitokens/apitokens/testkit/openapitest"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
+	"github.com/apitokens/apitokens/testkit/secretscan"
 )
 
 // buffer is a concurrency-safe output sink.

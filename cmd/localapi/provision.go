@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/apitokens/apitokens/shared/emulator"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // provisionCommand creates the table and the key ring secret in an emulator that is already

@@ -20,8 +20,8 @@ import (
 	"github.com/apitokens/apitokens/cmd/localapi/internal/gateway"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
-	"github.com/apitokens/apitokens/shared/emulator"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // Defaults of the local run. The names are stable so that logs and scripts can rely on them.

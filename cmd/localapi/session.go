@@ -14,7 +14,7 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // agentGroup is the group an agent's session lists: any group but the template's AdminGroup.

@@ -21,12 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apitokens/apitokens/shared/authorizer"
-	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/shared/openapitest"
-	"github.com/apitokens/apitokens/shared/samtemplate"
-	"github.com/apitokens/apitokens/shared/secretscan"
+	"github.com/apitokens/apitokens/testkit/openapitest"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
+	"github.com/apitokens/apitokens/testkit/secretscan"
 	"github.com/apitokens/apitokens/shared/service"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/apitokens/apitokens/shared/emulator"
-	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/service"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/apitokens/apitokens/shared/emulator/emulatortest"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )

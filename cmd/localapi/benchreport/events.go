@@ -18,10 +18,10 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/shared/authorizer"
-	"github.com/apitokens/apitokens/shared/emulator"
+	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/shared/service"
 )
 

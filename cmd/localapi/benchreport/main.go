@@ -35,8 +35,8 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
-	"github.com/apitokens/apitokens/shared/emulator"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 func main() {

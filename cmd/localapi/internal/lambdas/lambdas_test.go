@@ -17,7 +17,7 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 type lines struct {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 func loadProject(t *testing.T) *App {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/apitokens/apitokens/shared/apikey"
-	"github.com/apitokens/apitokens/shared/openapitest"
+	"github.com/apitokens/apitokens/testkit/openapitest"
 )
 
 // The checker must refuse what the document does not describe, or it proves nothing.

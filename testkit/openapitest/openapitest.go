@@ -21,8 +21,8 @@ import (
 	"github.com/pb33f/libopenapi-validator/config"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 
-	"github.com/apitokens/apitokens/shared/samtemplate"
-	"github.com/apitokens/apitokens/shared/secretscan"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
+	"github.com/apitokens/apitokens/testkit/secretscan"
 )
 
 // Document is openapi.yaml, ready to check responses against. It is safe for concurrent use.

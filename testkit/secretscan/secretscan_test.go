@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/apitokens/apitokens/shared/apikey"
-	"github.com/apitokens/apitokens/shared/secretscan"
+	"github.com/apitokens/apitokens/testkit/secretscan"
 )
 
 func TestScanner(t *testing.T) {

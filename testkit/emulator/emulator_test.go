@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/apitokens/apitokens/shared/keyring"
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // startEmulator starts an emulator for the test and reads the template.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apitokens/apitokens/shared/samtemplate"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // The deployment rules of template.yaml (the README's Deploying section), written as checks over a parsed template

@@ -1,0 +1,10 @@
+// Package testkit is the root of the harness: everything the tests and the local run need that
+// no Lambda function ships. A package under testkit/ (or cmd/) is harness; a package under
+// shared/ is product, linked into the functions. TestFunctionsLinkOnlyProduct holds the line.
+//
+//	emulator      starts the local AWS emulator and provisions it from template.yaml
+//	emulatortest  one emulator per test binary, a fresh table and key ring per test
+//	openapitest   holds requests and answers to openapi.yaml
+//	samtemplate   reads template.yaml: functions, routes, authorizers, policies
+//	secretscan    scans test output and logs for keys and session tokens
+package testkit
