@@ -20,6 +20,7 @@ require (
 	github.com/pb33f/libopenapi-validator v0.16.3
 	github.com/rs/zerolog v1.33.0
 	github.com/tsenart/vegeta/v12 v12.13.0
+	golang.org/x/oauth2 v0.38.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
