@@ -25,10 +25,11 @@ import (
 // package. Without one the tests skip, except under CI=true, where they are mandatory.
 func chromium(t *testing.T) string {
 	t.Helper()
+	names := []string{"chromium", "chromium-browser"}
 	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
+		names = []string{p}
 	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
