@@ -408,12 +408,12 @@ func TestDashboardInABrowser(t *testing.T) {
 		if row := admin.rowText(t, theirs.ID); !strings.Contains(row, "agent-2") {
 			t.Errorf("Everyone: agent-2's row %q lacks its owner", row)
 		}
+		admin.screenshot(t, "list-admin-everyone")
 		items := admin.menuItems(t, theirs.ID)
 		if contains(items, "View key") || !contains(items, "Deactivate") || !contains(items, "Delete") {
 			t.Errorf("admin's menu on agent-2's token = %v, want no View key, with Deactivate and Delete", items)
 		}
 		admin.run(t, "close menu", chromedp.KeyEvent(kb.Escape))
-		admin.screenshot(t, "list-admin-everyone")
 
 		// One user: the filter takes a user id.
 		admin.run(t, "one user", chromedp.SetValue(chromedp.ID("owner-filter"), "user"),
