@@ -376,9 +376,23 @@ func TestDashboardInABrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, `{"name":"Listing Feed"}`)
-		var theirs struct{ ID string }
+		var theirs struct{ ID, Key string }
 		if err := json.Unmarshal([]byte(r.body), &theirs); r.status != 201 || err != nil {
 			t.Fatalf("create agent-2's token: %d", r.status)
+		}
+		if s, _ := me(t, p.srv.URL, theirs.Key); s != 200 { // a last use to show
+			t.Fatalf("/v1/me with agent-2's key: %d", s)
+		}
+		// An inactive token and one that expires in a moment, for their badges.
+		var paused, expiring struct{ ID string }
+		_ = json.Unmarshal([]byte(do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, `{"name":"Mailchimp"}`).body), &paused)
+		if r := do(t, "POST", p.srv.URL+"/v1/tokens/"+paused.ID+"/deactivate", "Bearer "+agentSession, ""); r.status != 200 {
+			t.Fatalf("deactivate: %d", r.status)
+		}
+		expiry := time.Now().Add(2 * time.Second).UTC()
+		r = do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, fmt.Sprintf(`{"name":"Open House Trial","expiresAt":%q}`, expiry.Format(time.RFC3339Nano)))
+		if err := json.Unmarshal([]byte(r.body), &expiring); r.status != 201 || err != nil {
+			t.Fatalf("create an expiring token: %d %s", r.status, r.shown())
 		}
 
 		other := p.tab(t)
@@ -405,9 +419,15 @@ func TestDashboardInABrowser(t *testing.T) {
 		admin.run(t, "Everyone", chromedp.SetValue(chromedp.ID("owner-filter"), "all"),
 			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
 			chromedp.WaitVisible(chromedp.CSS(kebab(theirs.ID))))
-		if row := admin.rowText(t, theirs.ID); !strings.Contains(row, "agent-2") {
-			t.Errorf("Everyone: agent-2's row %q lacks its owner", row)
+		if row := admin.rowText(t, theirs.ID); !strings.Contains(row, "agent-2") || strings.Contains(row, "Never") {
+			t.Errorf("Everyone: agent-2's row %q lacks its owner or its last use", row)
 		}
+		if row := admin.rowText(t, paused.ID); !strings.Contains(row, "inactive") {
+			t.Errorf("the deactivated token's row %q, want inactive", row)
+		}
+		time.Sleep(time.Until(expiry))
+		admin.run(t, "reload Everyone", js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			poll(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge')?.textContent === "expired"`, expiring.ID), 10*time.Second))
 		admin.screenshot(t, "list-admin-everyone")
 		items := admin.menuItems(t, theirs.ID)
 		if contains(items, "View key") || !contains(items, "Deactivate") || !contains(items, "Delete") {
@@ -419,7 +439,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		admin.run(t, "one user", chromedp.SetValue(chromedp.ID("owner-filter"), "user"),
 			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
 			chromedp.SendKeys(chromedp.ID("owner-user"), "agent-2"), chromedp.Click(chromedp.ID("owner-user-show")),
-			poll(`document.querySelectorAll("tr[data-id]").length === 1`, 10*time.Second))
+			poll(`(rows => rows.length === 3 && rows.every(r => r.querySelector(".owner-col").textContent === "agent-2"))([...document.querySelectorAll("tr[data-id]")])`, 10*time.Second))
 		if row := admin.rowText(t, theirs.ID); row == "" {
 			t.Error("filter agent-2 does not list agent-2's token")
 		}
