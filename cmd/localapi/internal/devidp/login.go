@@ -79,26 +79,26 @@ type authRequest struct {
 	ClientID, RedirectURI, State, Challenge, Nonce, Scope string
 }
 
-// parseAuthRequest checks an authorization request. The first error means the redirect URI
-// cannot be trusted and the person sees it; the second is sent to the client.
-func (l *login) parseAuthRequest(q url.Values) (authRequest, error, *oauthError) {
+// parseAuthRequest checks an authorization request. An oauthError is sent back to the client;
+// an error means the client or its redirect URI cannot be trusted, and only the person sees it.
+func (l *login) parseAuthRequest(q url.Values) (authRequest, *oauthError, error) {
 	r := authRequest{
 		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
 		Challenge: q.Get("code_challenge"), Nonce: q.Get("nonce"), Scope: q.Get("scope"),
 	}
 	if r.ClientID != l.ClientID {
-		return r, errors.New("unknown client_id"), nil
+		return r, nil, errors.New("unknown client_id")
 	}
 	if err := loopbackRedirect(r.RedirectURI); err != nil {
-		return r, err, nil
+		return r, nil, err
 	}
 	switch {
 	case q.Get("response_type") != "code":
-		return r, nil, &oauthError{"unsupported_response_type", "response_type must be code"}
+		return r, &oauthError{"unsupported_response_type", "response_type must be code"}, nil
 	case !hasScope(r.Scope, "openid"):
-		return r, nil, &oauthError{"invalid_scope", "scope must include openid"}
+		return r, &oauthError{"invalid_scope", "scope must include openid"}, nil
 	case q.Get("code_challenge_method") != "S256" || !challengePattern.MatchString(r.Challenge):
-		return r, nil, &oauthError{"invalid_request", "PKCE is required: code_challenge with code_challenge_method S256"}
+		return r, &oauthError{"invalid_request", "PKCE is required: code_challenge with code_challenge_method S256"}, nil
 	}
 	return r, nil, nil
 }
@@ -157,7 +157,7 @@ func (l *login) authorize(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	r, untrusted, oerr := l.parseAuthRequest(req.Form)
+	r, oerr, untrusted := l.parseAuthRequest(req.Form)
 	if untrusted != nil {
 		http.Error(w, "sign-in request refused: "+untrusted.Error(), http.StatusBadRequest)
 		return
