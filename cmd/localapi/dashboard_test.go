@@ -445,6 +445,49 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("paged list, a refused filter, sign-out", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-5", "env-b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 21 {
+			if r := do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+session, fmt.Sprintf(`{"name":"Feed %02d"}`, i)); r.status != 201 {
+				t.Fatalf("create %d: %d", i, r.status)
+			}
+		}
+		b := p.tab(t)
+		b.signIn(t, "agent-5", "env-b", false)
+		if n := eval[int](t, b, `document.querySelectorAll("tr[data-id]").length`); n != 20 {
+			t.Errorf("first page = %d rows, want 20", n)
+		}
+		if first := eval[string](t, b, `document.querySelector("tr[data-id] .token-name").textContent`); first != "Feed 20" {
+			t.Errorf("first row = %q, want the newest, Feed 20", first)
+		}
+		b.run(t, "Show more", chromedp.Click(chromedp.ID("more")), poll(`document.querySelectorAll("tr[data-id]").length === 21`, 10*time.Second))
+		if eval[bool](t, b, `!document.getElementById("more").hidden`) {
+			t.Error("Show more still offered after the last page")
+		}
+
+		admin := p.tab(t)
+		admin.signIn(t, "admin-5", "env-b", true)
+		admin.run(t, "a user id the API refuses", chromedp.SetValue(chromedp.ID("owner-filter"), "user"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			chromedp.SendKeys(chromedp.ID("owner-user"), "agent#5"), chromedp.Click(chromedp.ID("owner-user-show")),
+			chromedp.WaitVisible(chromedp.ID("list-problem")))
+		if got := eval[string](t, admin, `document.getElementById("list-problem").textContent`); !strings.Contains(got, "owner must be") || !strings.Contains(got, "Try again") {
+			t.Errorf("list problem = %q, want the API's detail and Try again", got)
+		}
+
+		b.run(t, "Sign out", chromedp.Click(chromedp.ID("account-button")), chromedp.WaitVisible(chromedp.ID("account-menu")),
+			chromedp.Click(chromedp.Search(`//ul[@id="account-menu"]//button[.="Sign out"]`)), chromedp.WaitVisible(chromedp.ID("signed-out")))
+		if eval[bool](t, b, `sessionStorage.getItem("apitokens.session") !== null`) {
+			t.Error("the session outlives Sign out")
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("tr[data-id]").length`); n != 0 {
+			t.Errorf("%d rows still in the page after Sign out", n)
+		}
+	})
+
 	t.Run("keyboard alone: create, then the three-dot menu", func(t *testing.T) {
 		b := p.tab(t)
 		b.signIn(t, "agent-kb", "env-b", false)
