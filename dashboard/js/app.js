@@ -314,12 +314,16 @@ function menuKeys(menu, onClose) {
 
 // ---- dialogs -------------------------------------------------------------------------------
 
-// openDialog shows a modal dialog and, when it closes, returns focus to where it was.
+// openDialog shows a modal dialog and, when it closes, returns focus to where it was. The close
+// event comes a task later: by then the browser may have put focus back itself, or the person
+// may have moved on, and neither is undone.
 function openDialog(dialog, returnTo) {
   const back = returnTo || document.activeElement;
   dialog.addEventListener(
     "close",
     () => {
+      const now = document.activeElement;
+      if (now && now !== document.body && !dialog.contains(now) && now.isConnected && !now.closest("[hidden]")) return;
       const target = typeof back === "function" ? back() : back;
       if (target && target.isConnected) target.focus();
       else $("new-token").focus();
