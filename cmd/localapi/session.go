@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -22,7 +21,7 @@ const agentGroup = "agents"
 
 // mintSession signs a session for a dashboard user with the claim names, admin group and
 // audience the template gives the JWT authorizer.
-func mintSession(idp *devidp.Provider, app *samapp.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
+func mintSession(idp *devidp.Provider, app *samtemplate.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
 	param := func(name, def string) string {
 		if v := app.Parameters[name]; v != "" {
 			return v
@@ -98,7 +97,7 @@ func mintFromState(user, environment string, admin bool, addr, tmplPath, state s
 	if err != nil {
 		return "", err
 	}
-	app, err := samapp.Load(tmplPath, samapp.Options{})
+	app, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		return "", err
 	}
