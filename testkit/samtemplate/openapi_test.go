@@ -17,7 +17,7 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-// openapi.yaml describes the API (the README's API section). These checks keep it in step with
+// openapi.yaml describes the API (docs/api.md). These checks keep it in step with
 // template.yaml and with the code: the same routes, each with the security scheme of its
 // authorizer, and every problem code the code can answer, under the status it answers it with.
 
