@@ -18,7 +18,7 @@ const repoRoot = ".."
 const readmeLimit = 10 << 10
 
 // layoutRow is one row of the README's layout table.
-type layoutRow struct{ path, ships string }
+type layoutRow struct{ path, kind string }
 
 var layoutCell = regexp.MustCompile("^`([^`]+)`$")
 
@@ -40,7 +40,7 @@ func layoutRows(t *testing.T, readme string) []layoutRow {
 		if m == nil {
 			continue // the header and its rule
 		}
-		rows = append(rows, layoutRow{path: m[1], ships: strings.TrimSpace(cells[1])})
+		rows = append(rows, layoutRow{path: m[1], kind: strings.TrimSpace(cells[1])})
 	}
 	if len(rows) == 0 {
 		t.Fatal("the README's layout table has no rows")
@@ -107,8 +107,8 @@ func TestReadmeLayoutMatchesTree(t *testing.T) {
 		case "testkit", "cmd":
 			want = "harness"
 		}
-		if want != "" && r.ships != want {
-			t.Errorf("layout row %s says %q, want %q", r.path, r.ships, want)
+		if want != "" && r.kind != want {
+			t.Errorf("layout row %s says %q, want %q", r.path, r.kind, want)
 		}
 	}
 	checked := 0
