@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -20,7 +19,7 @@ func TestDashboardHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := samapp.Load(filepath.Join(root, "template.yaml"), samapp.Options{})
+	app, err := samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
