@@ -21,12 +21,12 @@ import (
 
 	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/authorizer"
-	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/keyring"
-	"github.com/apitokens/apitokens/testkit/secretscan"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
+	"github.com/apitokens/apitokens/testkit/secretscan"
 )
 
 func TestMain(m *testing.M) {

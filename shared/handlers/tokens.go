@@ -47,7 +47,7 @@ type createCanonical struct {
 // one made, with its key, and stores nothing.
 func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
 	return httpapi.Handle("create", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.Session(req, d.Config.Claims)
+		p, err := session(d, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -178,7 +178,7 @@ var errInvalidStatus = httpapi.Errorf(http.StatusBadRequest, "invalid_status", `
 // in the environment, newest first, a page at a time.
 func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
 	return httpapi.Handle("list", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.Session(req, d.Config.Claims)
+		p, err := session(d, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -267,9 +267,15 @@ func load(ctx context.Context, d *service.Deps, req httpapi.Request, a access.Ac
 	return p, t, nil
 }
 
+// session is the signed-in user of a management route, as the access rules know them.
+func session(d *service.Deps, req httpapi.Request) (access.Principal, error) {
+	u, err := httpapi.Session(req, d.Config.Claims)
+	return access.Principal(u), err
+}
+
 // sessionAndID reads the caller's session and the {id} path parameter.
 func sessionAndID(d *service.Deps, req httpapi.Request) (access.Principal, string, error) {
-	p, err := httpapi.Session(req, d.Config.Claims)
+	p, err := session(d, req)
 	if err != nil {
 		return p, "", err
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/tokenstore"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }
