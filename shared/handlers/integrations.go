@@ -10,8 +10,8 @@ import (
 
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
 // Me is GET /v1/me: who the key calls as. Zapier runs it as the connection test and labels the
@@ -58,7 +58,7 @@ func targetUser(ctx context.Context, d *service.Deps, c httpapi.Caller, userID s
 	case !httpapi.ValidID(userID):
 		return "", errInvalidUserID
 	}
-	known, err := d.Inbox.KnowsUser(ctx, c.EnvironmentID, userID)
+	known, err := d.Store.KnowsUser(ctx, c.EnvironmentID, userID)
 	if err != nil {
 		return "", err
 	}
@@ -107,7 +107,7 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) || nestedDeeper(trimmed, MaxDeliveryDepth) {
 			return httpapi.Response{}, errNotJSONObject
 		}
-		got, fresh, err := d.Inbox.Record(ctx, inbox.Delivery{
+		got, fresh, err := d.Store.RecordDelivery(ctx, tokenstore.Delivery{
 			Source: source, UserID: user, EnvironmentID: c.EnvironmentID, TokenID: c.TokenID, Payload: string(trimmed),
 		}, idemKey)
 		if err != nil {
@@ -157,11 +157,11 @@ func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (htt
 			return httpapi.Response{}, err
 		}
 		scope := cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source)
-		query := inbox.Query{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
+		query := tokenstore.DeliveryQuery{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
 		if query.StartKey, err = startKey(ctx, d, scope, req); err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := d.Inbox.List(ctx, query)
+		page, err := d.Store.ListDeliveries(ctx, query)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
