@@ -326,3 +326,39 @@ func TestHookEventsBySourcePages(t *testing.T) {
 		})
 	}
 }
+
+// An empty query parameter is an absent one, on every route that reads one: `cursor=` is the
+// first page, `limit=` the default size, and an empty filter no filter.
+func TestEmptyQueryParameterIsAbsent(t *testing.T) {
+	a := newAPI(t, 50)
+	created := a.create(ann, `{"name":"zap"}`)
+	key, id := created.str("key"), created.str("id")
+	if r := a.keyDo(key, "POST", "/v1/hooks/zapier?userId=", `{"a":1}`); r.status != 202 {
+		t.Fatalf("POST /v1/hooks/zapier?userId= = %d %s, want 202", r.status, r.shown())
+	}
+	cases := []struct {
+		name, target string
+		items        int
+		session      bool
+	}{
+		{"tokens", "/v1/tokens?cursor=&limit=&status=&owner=", 1, true},
+		{"audit", "/v1/tokens/" + id + "/audit?cursor=&limit=", 1, true},
+		{"hook events", "/v1/hooks/events?cursor=&limit=&source=&userId=", 1, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var r reply
+			if c.session {
+				r = a.do(ann, "GET", c.target, "")
+			} else {
+				r = a.keyDo(key, "GET", c.target, "")
+			}
+			if r.status != 200 {
+				t.Fatalf("GET %s = %d %s, want 200", c.target, r.status, r.shown())
+			}
+			if got := len(r.body["items"].([]any)); got != c.items {
+				t.Errorf("GET %s lists %d items, want %d", c.target, got, c.items)
+			}
+		})
+	}
+}

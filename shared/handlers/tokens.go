@@ -221,10 +221,11 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 	})
 }
 
-// startKey opens the request's ?cursor= under scope; no cursor is the first page (nil).
+// startKey opens the request's ?cursor= under scope; no cursor, or an empty one, is the first
+// page (nil).
 func startKey(ctx context.Context, d *service.Deps, scope []byte, req httpapi.Request) (map[string]string, error) {
-	c, ok := req.QueryStringParameters["cursor"]
-	if !ok {
+	c := req.QueryStringParameters["cursor"]
+	if c == "" {
 		return nil, nil
 	}
 	ring, err := d.Keys.Ring(ctx)
