@@ -16,7 +16,7 @@ import (
 
 // Me is GET /v1/me: who the key calls as. Zapier runs it as the connection test and labels the
 // connection with its answer.
-func Me(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func Me(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("me", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
@@ -76,7 +76,7 @@ type receivedView struct {
 // ReceiveHook is POST /v1/hooks/{source}: record one delivery (a JSON object up to 256 KiB) for
 // the key's owner, or with an Admin key for ?userId= of its environment. A repeat with the same
 // Idempotency-Key answers the first delivery and stores nothing.
-func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ReceiveHook(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("receivehook", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
@@ -137,7 +137,7 @@ type deliveryListView struct {
 
 // ListHookEvents is GET /v1/hooks/events: the deliveries recorded for the caller, newest first;
 // an Admin key sees its whole environment, or one user's with ?userId=.
-func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ListHookEvents(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("listhooks", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
