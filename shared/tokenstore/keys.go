@@ -29,7 +29,7 @@ const (
 // the two the same, and the key builders below to these shapes).
 var ItemKinds = []ItemKind{
 	{kindToken, "token", "ENV#<environment>", "TOKEN#<id>", "OWNER#<environment>#<user>", "TOKEN#<id>"},
-	{kindKey, "key lookup (what the authorizer reads)", "KEY#<HMAC of the key>", "KEY", "", ""},
+	{kindKey, "key lookup (what the authorizer reads)", "KEY#<SHA-256 of the API key>", "KEY", "", ""},
 	{kindCount, "per-user count (enforces the limit)", "ENV#<environment>", "COUNT#<user>", "", ""},
 	{kindAudit, "audit record (400 days)", "AUDIT#<environment>#<token id>", "<audit id>", "", ""},
 	{kindIdem, "idempotency record of a create (24 hours)", "ENV#<environment>", "IDEM#<user>#<SHA-256 of the key>", "", ""},
@@ -45,7 +45,7 @@ func tokenSK(id string) string           { return "TOKEN#" + id }
 func ownerPK(env, user string) string    { return "OWNER#" + env + "#" + user }
 func countSK(user string) string         { return "COUNT#" + user }
 func auditPK(env, tokenID string) string { return "AUDIT#" + env + "#" + tokenID }
-func keyPK(mac []byte) string            { return "KEY#" + base64.RawURLEncoding.EncodeToString(mac) }
+func keyPK(hash []byte) string           { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
 func idemSK(user, keySum string) string  { return "IDEM#" + user + "#" + keySum }
 func hooksPK(env, user string) string    { return "HOOKS#" + env + "#" + user }
 func hooksEnvPK(env string) string       { return "HOOKS#" + env }

@@ -46,8 +46,8 @@ func TestStorageDocListsItemKinds(t *testing.T) {
 // Every item the store writes has the key shapes and kind ItemKinds gives it.
 func TestItemsHaveTheirListedKeys(t *testing.T) {
 	mac := []byte{1, 2, 3}
-	placeholders := strings.NewReplacer("<HMAC of the key>", base64.RawURLEncoding.EncodeToString(mac))
-	tok := Token{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", KeyMAC: mac}
+	placeholders := strings.NewReplacer("<SHA-256 of the API key>", base64.RawURLEncoding.EncodeToString(mac))
+	tok := Token{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", KeyHash: mac}
 	s := &Store{now: time.Now}
 	audit := s.newAuditItem(Token{ID: "<token id>", EnvironmentID: "<environment>"}, ActionCreate, Actor{}, nil)
 	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())

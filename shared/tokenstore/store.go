@@ -397,11 +397,11 @@ func (s *Store) Count(ctx context.Context, env, user string) (int, error) {
 	return it.Count, nil
 }
 
-// LookupKey reads the lookup item of a key's MAC with one strongly consistent GetItem, or
-// ErrNotFound.
-func (s *Store) LookupKey(ctx context.Context, mac []byte) (KeyRecord, error) {
+// LookupKey reads the lookup item of a key by its hash (apikey.Hash) with one strongly
+// consistent GetItem, or ErrNotFound. The caller checks the record's KeyMAC.
+func (s *Store) LookupKey(ctx context.Context, hash []byte) (KeyRecord, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: ItemKey(keyPK(mac), keySK), ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(keyPK(hash), keySK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
@@ -528,7 +528,7 @@ func (s *Store) committed(ctx context.Context, audit auditItem) bool {
 func tokenKey(t Token) map[string]types.AttributeValue {
 	return ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID))
 }
-func lookupKey(t Token) map[string]types.AttributeValue { return ItemKey(keyPK(t.KeyMAC), keySK) }
+func lookupKey(t Token) map[string]types.AttributeValue { return ItemKey(keyPK(t.KeyHash), keySK) }
 
 // transact runs a transaction whose first item is the token's own write: when that item's
 // condition fails the token is gone (or not as expected) and the result is ErrNotFound.

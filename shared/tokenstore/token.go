@@ -47,8 +47,9 @@ var (
 	ErrIdempotentTokenDeleted = fault.Domain("token of this idempotency key was deleted", http.StatusConflict, "idempotency_key_reused", "The token this Idempotency-Key created has been deleted since; send a new key to create another.")
 )
 
-// Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
-// material: they are stored, never shown.
+// Token is an API token as the service knows it. KeyHash, KeyMAC, KeyCiphertext and KeyVersion
+// are secret material: they are stored, never shown. KeyHash (apikey.Hash) keys the lookup item;
+// KeyMAC is the key's HMAC under ring version KeyVersion, checked after the lookup.
 type Token struct {
 	ID            string
 	Name          string
@@ -64,6 +65,7 @@ type Token struct {
 	ExpiresAt     *time.Time
 
 	KeyVersion    string
+	KeyHash       []byte
 	KeyMAC        []byte
 	KeyCiphertext []byte
 }
