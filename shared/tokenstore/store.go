@@ -332,7 +332,7 @@ func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (
 	upd := expression.Set(expression.Name("name"), expression.Value(name))
 	tokExpr, err := expression.NewBuilder().
 		WithUpdate(upd.Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
-		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+		WithCondition(sameKey(t)).Build()
 	if err != nil {
 		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
 	}
@@ -346,7 +346,11 @@ func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (
 	if err != nil {
 		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
 	}
-	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
+	err = s.transact(ctx, append([]types.TransactWriteItem{s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr),
+		{Put: audit}}, s.previousKeyUpdate(t, keyExpr, now)...)...)
+	if errors.Is(err, ErrNotFound) {
+		err = s.raced(ctx, t, "rename")
+	}
 	if err != nil {
 		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
 	}
@@ -365,9 +369,13 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 	if to == StatusActive && t.Expired(now) {
 		return Token{}, ErrExpired
 	}
+	if to == StatusActive && t.Leak != nil {
+		return Token{}, ErrKeyLeaked
+	}
 	status := expression.Name("status")
-	cond := expression.AttributeExists(expression.Name("pk")).And(status.Equal(expression.Value(t.Status)))
+	cond := sameKey(t).And(status.Equal(expression.Value(t.Status)))
 	if to == StatusActive {
+		cond = cond.And(expression.AttributeNotExists(expression.Name("leakReportedAt")))
 		expires := expression.Name("expiresAt")
 		cond = cond.And(expression.Or(expression.AttributeNotExists(expires),
 			expires.GreaterThan(expression.Value(formatTime(now)))))
@@ -393,7 +401,8 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 	if err != nil {
 		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
 	}
-	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
+	err = s.transact(ctx, append([]types.TransactWriteItem{s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr),
+		{Put: audit}}, s.previousKeyUpdate(t, keyExpr, now)...)...)
 	if errors.Is(err, ErrNotFound) {
 		// The condition failed: deleted, changed by a racing request, or expired meanwhile.
 		// Read it again and answer what is true now.
@@ -405,6 +414,8 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 			return cur, nil
 		case to == StatusActive && cur.Expired(s.now()):
 			return Token{}, ErrExpired
+		case to == StatusActive && cur.Leak != nil:
+			return Token{}, ErrKeyLeaked
 		}
 		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, ErrConflict)
 	}
@@ -418,7 +429,7 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 // Delete removes a token and its lookup item for good, gives its slot back to the owner's limit
 // and records it. Of two racing deletes, one succeeds and the other gets ErrNotFound.
 func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
-	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
+	exists, err := expression.NewBuilder().WithCondition(sameKey(t)).Build()
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", t.ID, err)
 	}
@@ -431,18 +442,26 @@ func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", t.ID, err)
 	}
-	err = s.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+	items := []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &s.table,
 			Key:                 ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
-			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyMAC), keySK)}},
-		types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
+			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names(),
+			ExpressionAttributeValues: exists.Values()}},
+		{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyMAC), keySK)}},
+		{Update: &types.Update{TableName: &s.table,
 			Key:              ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
-		types.TransactWriteItem{Put: audit},
-	)
+		{Put: audit},
+	}
+	if t.PreviousKey != nil {
+		items = append(items, s.previousKeyDelete(t))
+	}
+	err = s.transact(ctx, items...)
 	if errors.Is(err, ErrNotFound) && s.committed(ctx, audit) {
 		return nil // this call deleted it; only the answer to an earlier attempt was lost
+	}
+	if errors.Is(err, ErrNotFound) {
+		err = s.raced(ctx, t, "delete")
 	}
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", t.ID, err)

@@ -38,6 +38,9 @@ var (
 	// ErrIdempotentTokenDeleted reports an Idempotency-Key repeated after the token its first
 	// request created was deleted: there is nothing left to answer with.
 	ErrIdempotentTokenDeleted = errors.New("token of this idempotency key was deleted")
+	// ErrKeyLeaked reports an activation of a token whose key was reported leaked: only a
+	// roll, which replaces the key, lets it be activated again.
+	ErrKeyLeaked = errors.New("token key leaked")
 )
 
 // Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
@@ -59,6 +62,11 @@ type Token struct {
 	KeyVersion    string
 	KeyMAC        []byte
 	KeyCiphertext []byte
+
+	// PreviousKey is the key a roll replaced, while its grace runs; nil when there is none.
+	PreviousKey *PreviousKey
+	// Leak is set when a secret scanner reported the key in public; nil otherwise.
+	Leak *Leak
 }
 
 // Expired reports whether the token's expiry has passed at now.
@@ -86,11 +94,15 @@ type KeyRecord struct {
 	ExpiresAt     *time.Time
 	KeyVersion    string
 	KeyMAC        []byte
+	// GraceEndsAt is set when the key is a rolled token's previous key: it works until then.
+	GraceEndsAt *time.Time
 }
 
-// Usable reports whether the key may be used at now: active and not expired.
+// Usable reports whether the key may be used at now: active, not expired, and, for a previous
+// key, within its grace.
 func (k KeyRecord) Usable(now time.Time) bool {
-	return k.Status == StatusActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+	return k.Status == StatusActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)) &&
+		(k.GraceEndsAt == nil || now.Before(*k.GraceEndsAt))
 }
 
 // Action names what an audit record records.
@@ -104,6 +116,12 @@ const (
 	ActionDeactivate Action = "deactivate"
 	ActionActivate   Action = "activate"
 	ActionDelete     Action = "delete"
+	// ActionRoll records a new key for the token, and the grace left to the previous one.
+	ActionRoll Action = "roll"
+	// ActionRevokePreviousKey records a grace ended early.
+	ActionRevokePreviousKey Action = "revoke_previous_key"
+	// ActionLeak records a key reported in public by a secret scanner, and where.
+	ActionLeak Action = "leak"
 )
 
 // Actor is who did something, and from where.
@@ -141,3 +159,22 @@ type Idempotency struct {
 	Key     string
 	Request []byte
 }
+
+// PreviousKey is a rolled token's earlier key during its grace. Its MAC and version are secret
+// material, stored to find its lookup item, never shown.
+type PreviousKey struct {
+	Hint       string
+	ExpiresAt  time.Time
+	KeyVersion string
+	KeyMAC     []byte
+}
+
+// Leak is what a secret scanner told about a token's key found in public.
+type Leak struct {
+	URL        string
+	Source     string
+	ReportedAt time.Time
+}
+
+// MaxGrace is the longest a previous key may keep working after a roll.
+const MaxGrace = 7 * 24 * time.Hour
