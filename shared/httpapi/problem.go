@@ -44,6 +44,7 @@ var (
 	errBadCursor     = Errorf(http.StatusBadRequest, "invalid_cursor", "The cursor is not valid for this request.")
 	errIdemReused    = Errorf(http.StatusConflict, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
 	errIdemSpent     = Errorf(http.StatusConflict, "idempotency_key_reused", "The token this Idempotency-Key created has been deleted since; send a new key to create another.")
+	errKeyLeaked     = Errorf(http.StatusConflict, "key_leaked", "The key was reported leaked; roll the key before activating the token.")
 	errInternal      = Errorf(http.StatusInternalServerError, "internal_error", "Something went wrong on our side; try again later.")
 )
 
@@ -63,6 +64,8 @@ func ProblemFor(err error) Problem {
 		e = errLimitReached
 	case errors.Is(err, tokenstore.ErrExpired):
 		e = errExpired
+	case errors.Is(err, tokenstore.ErrKeyLeaked):
+		e = errKeyLeaked
 	case errors.Is(err, tokenstore.ErrConflict):
 		e = errConflict
 	case errors.Is(err, tokenstore.ErrBadCursor), errors.Is(err, cursor.ErrInvalid):
