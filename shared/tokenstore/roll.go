@@ -103,7 +103,11 @@ func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) ([]ty
 	} else {
 		set = removePrevious(set)
 	}
-	tokExpr, err := expression.NewBuilder().WithUpdate(set).WithCondition(sameKey(t)).Build()
+	// The lookup items are written whole from t, so t must still be as stored: the same key,
+	// status and name (an expiry never changes).
+	cond := sameKey(t).And(expression.Name("status").Equal(expression.Value(t.Status)),
+		expression.Name("name").Equal(expression.Value(t.Name)))
+	tokExpr, err := expression.NewBuilder().WithUpdate(set).WithCondition(cond).Build()
 	if err != nil {
 		return nil, nil, err
 	}
