@@ -78,6 +78,15 @@ func TestAWSCallsPerAction(t *testing.T) {
 		}, "DynamoDB.GetItem=2 DynamoDB.PutItem=1 DynamoDB.UpdateItem=1"},
 		{"list hooks", nil, func() int { return a.keyDo(key, "GET", "/v1/hooks/events", "").status }, "DynamoDB.Query=1"},
 		{"list hooks, a next page", coldRoute, func() int { return a.keyDo(key, "GET", "/v1/hooks/events?limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
+		{"roll", cold, func() int {
+			r := a.do(ann, "POST", "/v1/tokens/"+id+"/roll", `{"gracePeriodSeconds":60}`)
+			key = r.str("key")
+			return r.status
+		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		{"revoke previous key", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/previous-key/revoke", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
+		{"report a leak, malformed", cold, func() int { return a.signed(reportOf("cbk_short")).status }, ""},
+		{"report a leak", cold, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		{"report a leak again", nil, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2"},
 		{"delete", cold, func() int { return a.do(ann, "DELETE", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 	}
 	for _, s := range steps {
