@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
@@ -57,8 +58,8 @@ func RollToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		v := ring.Current()
-		next := tokenstore.NewKey{Version: v.ID(), MAC: v.MAC(key), Hint: d.Format.Hint(key)}
+		v, hash := ring.Current(), apikey.Hash(key)
+		next := tokenstore.NewKey{Version: v.ID(), Hash: hash[:], MAC: v.MAC(key), Hint: d.Format.Hint(key)}
 		if next.Ciphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
 			return httpapi.Response{}, err
 		}
@@ -84,7 +85,7 @@ func RollToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.
 		}
 		// As create's replay: the owner gets the token's key back from its ciphertext, which
 		// leaves a reveal record. The key generated above was never stored.
-		if key, err = openKey(ring, rolled); err != nil {
+		if key, err = openKey(ctx, d.Keys, rolled); err != nil {
 			return httpapi.Response{}, err
 		}
 		if err := d.Store.RecordAudit(ctx, rolled, tokenstore.ActionReveal, who); err != nil {

@@ -25,7 +25,7 @@ func tokenSK(id string) string              { return "TOKEN#" + id }
 func ownerPK(env, user string) string       { return "OWNER#" + env + "#" + user }
 func countSK(user string) string            { return "COUNT#" + user }
 func auditPK(env, tokenID string) string    { return "AUDIT#" + env + "#" + tokenID }
-func keyPK(mac []byte) string               { return "KEY#" + base64.RawURLEncoding.EncodeToString(mac) }
+func keyPK(hash []byte) string              { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
 func idemSK(user, keySum string) string     { return "IDEM#" + user + "#" + keySum }
 func formatTime(t time.Time) string         { return t.UTC().Format(timeFormat) }
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
@@ -90,10 +90,12 @@ type tokenItem struct {
 	LastUsedAt    string `dynamodbav:"lastUsedAt,omitempty"`
 	ExpiresAt     string `dynamodbav:"expiresAt,omitempty"`
 	KeyVersion    string `dynamodbav:"keyVersion"`
+	KeyHash       []byte `dynamodbav:"keyHash"`
 	KeyMAC        []byte `dynamodbav:"keyMac"`
 	KeyCiphertext []byte `dynamodbav:"keyCiphertext"`
 
 	PrevKeyMAC       []byte `dynamodbav:"prevKeyMac,omitempty"`
+	PrevKeyHash      []byte `dynamodbav:"prevKeyHash,omitempty"`
 	PrevKeyVersion   string `dynamodbav:"prevKeyVersion,omitempty"`
 	PrevHint         string `dynamodbav:"prevHint,omitempty"`
 	PrevKeyExpiresAt string `dynamodbav:"prevKeyExpiresAt,omitempty"`
@@ -110,7 +112,7 @@ func newTokenItem(t Token) tokenItem {
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint, CreatedBy: t.CreatedBy,
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
 		LastUsedAt: formatOptTime(t.LastUsedAt), ExpiresAt: formatOptTime(t.ExpiresAt),
-		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
+		KeyVersion: t.KeyVersion, KeyHash: t.KeyHash, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
 	}
 }
 
@@ -121,11 +123,11 @@ func (it tokenItem) token() (Token, error) {
 		UserID: it.UserID, EnvironmentID: it.EnvironmentID, Hint: it.Hint, CreatedBy: it.CreatedBy,
 		CreatedAt: r.at("createdAt", it.CreatedAt), UpdatedAt: r.at("updatedAt", it.UpdatedAt),
 		LastUsedAt: r.opt("lastUsedAt", it.LastUsedAt), ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
-		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
+		KeyVersion: it.KeyVersion, KeyHash: it.KeyHash, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
 	}
 	if it.PrevKeyExpiresAt != "" {
 		t.PreviousKey = &PreviousKey{Hint: it.PrevHint, ExpiresAt: r.at("prevKeyExpiresAt", it.PrevKeyExpiresAt),
-			KeyVersion: it.PrevKeyVersion, KeyMAC: it.PrevKeyMAC}
+			KeyVersion: it.PrevKeyVersion, KeyHash: it.PrevKeyHash, KeyMAC: it.PrevKeyMAC}
 	}
 	if it.LeakReportedAt != "" {
 		t.Leak = &Leak{URL: it.LeakURL, Source: it.LeakSource, ReportedAt: r.at("leakReportedAt", it.LeakReportedAt)}
@@ -156,7 +158,7 @@ type keyItem struct {
 
 func newKeyItem(t Token) keyItem {
 	return keyItem{
-		PK: keyPK(t.KeyMAC), SK: keySK, Kind: kindKey,
+		PK: keyPK(t.KeyHash), SK: keySK, Kind: kindKey,
 		TokenID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC,

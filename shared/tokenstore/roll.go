@@ -18,6 +18,7 @@ import (
 // the key ring.
 type NewKey struct {
 	Version    string
+	Hash       []byte // apikey.Hash: keys the lookup item
 	MAC        []byte
 	Ciphertext []byte
 	Hint       string
@@ -48,10 +49,10 @@ func (s *Store) roll(ctx context.Context, t Token, key NewKey, grace time.Durati
 		grace = 0
 	}
 	next := t
-	next.KeyVersion, next.KeyMAC, next.KeyCiphertext, next.Hint = key.Version, key.MAC, key.Ciphertext, key.Hint
+	next.KeyVersion, next.KeyHash, next.KeyMAC, next.KeyCiphertext, next.Hint = key.Version, key.Hash, key.MAC, key.Ciphertext, key.Hint
 	next.UpdatedAt, next.Leak, next.PreviousKey = now, nil, nil
 	if grace > 0 {
-		next.PreviousKey = &PreviousKey{Hint: t.Hint, ExpiresAt: now.Add(grace), KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC}
+		next.PreviousKey = &PreviousKey{Hint: t.Hint, ExpiresAt: now.Add(grace), KeyVersion: t.KeyVersion, KeyHash: t.KeyHash, KeyMAC: t.KeyMAC}
 	}
 	items, audit, err := s.rollItems(t, next, grace, actor)
 	if err != nil {
@@ -90,6 +91,7 @@ func (s *Store) roll(ctx context.Context, t Token, key NewKey, grace time.Durati
 // rollItems are the writes of a roll from t to next, and the audit record's put among them.
 func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) ([]types.TransactWriteItem, *types.Put, error) {
 	set := expression.Set(expression.Name("keyMac"), expression.Value(next.KeyMAC)).
+		Set(expression.Name("keyHash"), expression.Value(next.KeyHash)).
 		Set(expression.Name("keyVersion"), expression.Value(next.KeyVersion)).
 		Set(expression.Name("keyCiphertext"), expression.Value(next.KeyCiphertext)).
 		Set(expression.Name("hint"), expression.Value(next.Hint)).
@@ -97,6 +99,7 @@ func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) ([]ty
 		Remove(expression.Name("leakUrl")).Remove(expression.Name("leakSource")).Remove(expression.Name("leakReportedAt"))
 	if p := next.PreviousKey; p != nil {
 		set = set.Set(expression.Name("prevKeyMac"), expression.Value(p.KeyMAC)).
+			Set(expression.Name("prevKeyHash"), expression.Value(p.KeyHash)).
 			Set(expression.Name("prevKeyVersion"), expression.Value(p.KeyVersion)).
 			Set(expression.Name("prevHint"), expression.Value(p.Hint)).
 			Set(expression.Name("prevKeyExpiresAt"), expression.Value(formatTime(p.ExpiresAt)))
@@ -140,7 +143,8 @@ func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) ([]ty
 		}
 		items = append(items, types.TransactWriteItem{Put: prev})
 	} else {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyMAC), keySK)}})
+		old := newKeyItem(t)
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(old.PK, old.SK)}})
 	}
 	if t.PreviousKey != nil {
 		items = append(items, s.previousKeyDelete(t))
@@ -149,17 +153,17 @@ func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) ([]ty
 }
 
 // previousKeyToken is t as its previous key's lookup item sees it: the same token, the
-// previous key's MAC and version in place of the current key's. Lookup items of either kind are
-// built from a Token by newKeyItem, so both are keyed the same way.
+// previous key's hash, MAC and version in place of the current key's. Lookup items of either
+// kind are built from a Token by newKeyItem, so both are keyed the same way.
 func previousKeyToken(t Token, prev PreviousKey) Token {
-	t.KeyMAC, t.KeyVersion = prev.KeyMAC, prev.KeyVersion
+	t.KeyHash, t.KeyMAC, t.KeyVersion = prev.KeyHash, prev.KeyMAC, prev.KeyVersion
 	return t
 }
 
 // previousKeyPut is the put of t's current key as a previous key that works until end; the
 // table's TTL removes the item some time after.
 func (s *Store) previousKeyPut(t Token, end time.Time) (*types.Put, error) {
-	it := newKeyItem(previousKeyToken(t, PreviousKey{KeyMAC: t.KeyMAC, KeyVersion: t.KeyVersion}))
+	it := newKeyItem(previousKeyToken(t, PreviousKey{KeyHash: t.KeyHash, KeyMAC: t.KeyMAC, KeyVersion: t.KeyVersion}))
 	it.Kind, it.GraceEndsAt, it.TTL = kindPreviousKey, formatTime(end), end.Unix()
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -189,7 +193,7 @@ func (s *Store) previousKeyUpdate(t Token, e expression.Expression, now time.Tim
 
 // removePrevious removes the previous key's fields from a token item.
 func removePrevious(u expression.UpdateBuilder) expression.UpdateBuilder {
-	return u.Remove(expression.Name("prevKeyMac")).Remove(expression.Name("prevKeyVersion")).
+	return u.Remove(expression.Name("prevKeyMac")).Remove(expression.Name("prevKeyHash")).Remove(expression.Name("prevKeyVersion")).
 		Remove(expression.Name("prevHint")).Remove(expression.Name("prevKeyExpiresAt"))
 }
 

@@ -11,15 +11,16 @@ import (
 )
 
 func newKey(hint string) tokenstore.NewKey {
-	mac := make([]byte, 32)
+	mac, hash := make([]byte, 32), make([]byte, 32)
 	rand.Read(mac)
-	return tokenstore.NewKey{Version: "k1", MAC: mac, Ciphertext: []byte("sealed again"), Hint: hint}
+	rand.Read(hash)
+	return tokenstore.NewKey{Version: "k1", Hash: hash, MAC: mac, Ciphertext: []byte("sealed again"), Hint: hint}
 }
 
-// lookup is LookupKey's answer for mac: "usable", "refused" or "unknown".
-func lookup(t *testing.T, s *tokenstore.Store, mac []byte, now time.Time) string {
+// lookup is LookupKey's answer for a key's hash: "usable", "refused" or "unknown".
+func lookup(t *testing.T, s *tokenstore.Store, hash []byte, now time.Time) string {
 	t.Helper()
-	rec, err := s.LookupKey(context.Background(), mac)
+	rec, err := s.LookupKey(context.Background(), hash)
 	switch {
 	case errors.Is(err, tokenstore.ErrNotFound):
 		return "unknown"
@@ -59,10 +60,10 @@ func TestRoll(t *testing.T) {
 	if n, _ := s.Count(ctx, "env1", "alice"); n != 1 {
 		t.Errorf("count after a roll = %d, want 1", n)
 	}
-	if a, b := lookup(t, s, tok.KeyMAC, *now), lookup(t, s, first.MAC, *now); a != "usable" || b != "usable" {
+	if a, b := lookup(t, s, tok.KeyHash, *now), lookup(t, s, first.Hash, *now); a != "usable" || b != "usable" {
 		t.Errorf("during the grace: old key %s, new key %s, want both usable", a, b)
 	}
-	if got := lookup(t, s, tok.KeyMAC, t0.Add(time.Hour)); got != "refused" {
+	if got := lookup(t, s, tok.KeyHash, t0.Add(time.Hour)); got != "refused" {
 		t.Errorf("old key at the grace's end = %s, want refused", got)
 	}
 
@@ -76,12 +77,12 @@ func TestRoll(t *testing.T) {
 	if _, err := s.Roll(ctx, got, second, 0, alice); err != nil {
 		t.Fatal(err)
 	}
-	for name, mac := range map[string][]byte{"original": tok.KeyMAC, "first": first.MAC} {
+	for name, mac := range map[string][]byte{"original": tok.KeyHash, "first": first.Hash} {
 		if got := lookup(t, s, mac, *now); got != "unknown" {
 			t.Errorf("%s key after a second roll = %s, want unknown", name, got)
 		}
 	}
-	if got := lookup(t, s, second.MAC, *now); got != "usable" {
+	if got := lookup(t, s, second.Hash, *now); got != "usable" {
 		t.Errorf("new key = %s, want usable", got)
 	}
 	cur, _ := s.Get(ctx, "env1", tok.ID)
@@ -120,21 +121,21 @@ func TestRevokePreviousKeyAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := lookup(t, s, tok.KeyMAC, *now); got != "refused" {
+	if got := lookup(t, s, tok.KeyHash, *now); got != "refused" {
 		t.Errorf("previous key of a deactivated token = %s, want refused", got)
 	}
 	on, err := s.SetStatus(ctx, off, tokenstore.StatusActive, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := lookup(t, s, tok.KeyMAC, *now); got != "usable" {
+	if got := lookup(t, s, tok.KeyHash, *now); got != "usable" {
 		t.Errorf("previous key of a reactivated token = %s, want usable", got)
 	}
 	done, err := s.RevokePreviousKey(ctx, on, alice)
 	if err != nil || done.PreviousKey != nil {
 		t.Fatalf("RevokePreviousKey = %+v, %v", done.PreviousKey, err)
 	}
-	if got := lookup(t, s, tok.KeyMAC, *now); got != "unknown" {
+	if got := lookup(t, s, tok.KeyHash, *now); got != "unknown" {
 		t.Errorf("revoked previous key = %s, want unknown", got)
 	}
 	if again, err := s.RevokePreviousKey(ctx, done, alice); err != nil || again.PreviousKey != nil {
@@ -151,7 +152,7 @@ func TestRevokePreviousKeyAndDelete(t *testing.T) {
 	if err := s.Delete(ctx, cur, alice); err != nil {
 		t.Fatal(err)
 	}
-	for name, mac := range map[string][]byte{"previous": next.MAC, "current": third.MAC} {
+	for name, mac := range map[string][]byte{"previous": next.Hash, "current": third.Hash} {
 		if got := lookup(t, s, mac, *now); got != "unknown" {
 			t.Errorf("%s key after delete = %s, want unknown", name, got)
 		}
@@ -180,7 +181,7 @@ func TestMarkLeaked(t *testing.T) {
 		!stored.Leak.ReportedAt.Equal(t0) || stored.PreviousKey != nil || got.Leak == nil {
 		t.Fatalf("after the leak: %+v (leak %+v)", stored, stored.Leak)
 	}
-	if a, b := lookup(t, s, tok.KeyMAC, *now), lookup(t, s, rolled.KeyMAC, *now); a != "unknown" || b != "refused" {
+	if a, b := lookup(t, s, tok.KeyHash, *now), lookup(t, s, rolled.KeyHash, *now); a != "unknown" || b != "refused" {
 		t.Errorf("after the leak: previous key %s, current %s; want unknown and refused", a, b)
 	}
 	if _, changed, err := s.MarkLeaked(ctx, stored, leak, scanner); changed || err != nil {
@@ -198,13 +199,13 @@ func TestMarkLeaked(t *testing.T) {
 	if after.Leak != nil || after.PreviousKey != nil {
 		t.Errorf("after a roll of a leaked key: leak %+v, previous %+v; want neither", after.Leak, after.PreviousKey)
 	}
-	if got := lookup(t, s, rolled.KeyMAC, *now); got != "unknown" {
+	if got := lookup(t, s, rolled.KeyHash, *now); got != "unknown" {
 		t.Errorf("the leaked key after the roll = %s, want unknown", got)
 	}
 	if _, err := s.SetStatus(ctx, after, tokenstore.StatusActive, alice); err != nil {
 		t.Errorf("activate after the roll: %v", err)
 	}
-	if got := lookup(t, s, fresh.MAC, *now); got != "usable" {
+	if got := lookup(t, s, fresh.Hash, *now); got != "usable" {
 		t.Errorf("the new key after activation = %s, want usable", got)
 	}
 }

@@ -43,8 +43,9 @@ var (
 	ErrKeyLeaked = errors.New("token key leaked")
 )
 
-// Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
-// material: they are stored, never shown.
+// Token is an API token as the service knows it. KeyHash, KeyMAC, KeyCiphertext and KeyVersion
+// are secret material: they are stored, never shown. KeyHash (apikey.Hash) keys the lookup item;
+// KeyMAC is the key's HMAC under ring version KeyVersion, checked after the lookup.
 type Token struct {
 	ID            string
 	Name          string
@@ -60,6 +61,7 @@ type Token struct {
 	ExpiresAt     *time.Time
 
 	KeyVersion    string
+	KeyHash       []byte
 	KeyMAC        []byte
 	KeyCiphertext []byte
 
@@ -166,6 +168,7 @@ type PreviousKey struct {
 	Hint       string
 	ExpiresAt  time.Time
 	KeyVersion string
+	KeyHash    []byte
 	KeyMAC     []byte
 }
 
