@@ -213,7 +213,8 @@ func KeysDocument(keys map[string]*ecdsa.PublicKey, current string) ([]byte, err
 	return json.Marshal(doc)
 }
 
-// KeyIdentifier is the identifier GitHub gives a public key: the hex SHA-256 of its DER form.
+// KeyIdentifier names a public key the way a local publisher of keys does: the hex SHA-256 of
+// its DER form. GitHub's identifiers are GitHub's own; Verify only looks them up.
 func KeyIdentifier(pub *ecdsa.PublicKey) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
