@@ -14,3 +14,8 @@ run: venv ## Start the whole API on 127.0.0.1:3000 (emulator, every function und
 .PHONY: session
 session: ## Print a dashboard session the running `make run` accepts: USER=… ENVIRONMENT=… ROLE=admin|agent
 	@$(GO) run ./cmd/localapi session -addr $(ADDR) $(if $(USER),-user "$(USER)") -environment "$(ENVIRONMENT)" -role "$(ROLE)"
+
+# The key to report: KEY=cbk_… (a key the running local API made, or any other).
+.PHONY: report-leak
+report-leak: ## Send the running `make run` a secret scanning report of KEY=cbk_…, signed as GitHub would, and print the answer
+	@$(GO) run ./cmd/localapi report-leak -addr $(ADDR) "$(KEY)"

@@ -34,6 +34,8 @@ func main() {
 			os.Exit(sessionCommand(os.Args[2:], os.Stdout, os.Stderr))
 		case "provision":
 			os.Exit(provisionCommand(os.Args[2:], os.Stdout, os.Stderr))
+		case "report-leak":
+			os.Exit(reportLeakCommand(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	os.Exit(serveCommand(os.Args[1:]))

@@ -122,6 +122,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.idp = devidp.New(s.Issuer, key)
+	scanKey, err := loadOrCreateScanKey(filepath.Join(state, scanKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	scanKeys, err := scanKeysHandler(scanKey)
+	if err != nil {
+		return nil, err
+	}
 
 	// The builds are the slow part: run them while the emulator starts.
 	plain, err := samtemplate.Load(tmplPath, samtemplate.Options{})
@@ -195,6 +203,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		"AWS_SECRET_ACCESS_KEY": "emulator",
 		"TABLE_NAME":            s.res.TableName,
 		"KEYRING_SECRET_ID":     s.res.SecretARN,
+		// GitHub's keys are GitHub's; locally, reports are signed with the local run's own.
+		"SECRET_SCANNING_KEYS_URL": s.URL + scanKeysPath,
 	}
 	if err := s.startFunctions(ctx, b.rie, buildDir, env, out); err != nil {
 		return nil, err
@@ -209,6 +219,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))
+	mux.Handle(scanKeysPath, scanKeys)
 	page, err := s.withDashboard(root, gw)
 	if err != nil {
 		return nil, err

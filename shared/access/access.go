@@ -28,6 +28,10 @@ const (
 	Activate
 	Delete
 	Audit
+	// Roll gives a token a new key, which the answer holds: its owner's alone, like Reveal.
+	Roll
+	// RevokePreviousKey ends a rolled token's grace early.
+	RevokePreviousKey
 )
 
 // Principal is a signed-in dashboard user.
@@ -54,7 +58,7 @@ func (p Principal) Check(a Action, o Owner) error {
 	if !p.Admin {
 		return ErrNotFound
 	}
-	if a == Reveal {
+	if a == Reveal || a == Roll {
 		return ErrOwnerOnly
 	}
 	return nil

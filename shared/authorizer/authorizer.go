@@ -169,6 +169,10 @@ func (a *Authorizer) lookup(ctx context.Context, key string, hash []byte, now ti
 		if rec.ExpiresAt != nil && rec.ExpiresAt.Before(until) {
 			until = *rec.ExpiresAt
 		}
+		// A rolled token's previous key is never remembered past its grace.
+		if rec.GraceEndsAt != nil && rec.GraceEndsAt.Before(until) {
+			until = *rec.GraceEndsAt
+		}
 	}
 	return d, until, nil
 }

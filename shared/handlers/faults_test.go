@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -149,12 +150,15 @@ type storedItem struct {
 	EnvironmentID string `dynamodbav:"environmentId"`
 	Action        string `dynamodbav:"action"`
 	Count         int    `dynamodbav:"count"`
+	KeyMAC        []byte `dynamodbav:"keyMac"`
+	PrevKeyMAC    []byte `dynamodbav:"prevKeyMac"`
 }
 
 // tableState is what the table holds about tokens.
 type tableState struct {
 	tokens map[string]storedItem     // token id → token item
 	keys   map[string]storedItem     // token id → lookup item
+	prevs  map[string]storedItem     // token id → its previous key's lookup item
 	counts map[string]int            // "env/user" → count item
 	audit  map[string]map[string]int // token id → action → records
 }
@@ -162,7 +166,7 @@ type tableState struct {
 // readTable reads every item of the test's table, past any proxy.
 func readTable(t *testing.T, a *api) tableState {
 	t.Helper()
-	s := tableState{tokens: map[string]storedItem{}, keys: map[string]storedItem{}, counts: map[string]int{}, audit: map[string]map[string]int{}}
+	s := tableState{tokens: map[string]storedItem{}, keys: map[string]storedItem{}, prevs: map[string]storedItem{}, counts: map[string]int{}, audit: map[string]map[string]int{}}
 	db := directDB(a)
 	in := &dynamodb.ScanInput{TableName: aws.String(a.env.TableName), ConsistentRead: aws.Bool(true)}
 	for {
@@ -183,6 +187,11 @@ func readTable(t *testing.T, a *api) tableState {
 					t.Errorf("token %s has two lookup items", it.TokenID)
 				}
 				s.keys[it.TokenID] = it
+			case "previousKey":
+				if _, dup := s.prevs[it.TokenID]; dup {
+					t.Errorf("token %s has two previous keys", it.TokenID)
+				}
+				s.prevs[it.TokenID] = it
 			case "count":
 				s.counts[strings.TrimPrefix(it.PK, "ENV#")+"/"+strings.TrimPrefix(it.SK, "COUNT#")] = it.Count
 			case "audit":
@@ -213,6 +222,21 @@ func (s tableState) check(t *testing.T) {
 			t.Errorf("token %s has no lookup item", id)
 		case key.Name != tok.Name || key.Status != tok.Status || key.UserID != tok.UserID:
 			t.Errorf("lookup item of %s = %s/%s/%s, want the token's %s/%s/%s", id, key.Name, key.Status, key.UserID, tok.Name, tok.Status, tok.UserID)
+		case !bytes.Equal(key.KeyMAC, tok.KeyMAC):
+			t.Errorf("lookup item of %s is of another key than the token's", id)
+		}
+		// A previous key's item exists while the token names it (the table's TTL may remove one
+		// past its grace; these tests run within it), of that key, as the token is.
+		switch prev, ok := s.prevs[id]; {
+		case ok != (tok.PrevKeyMAC != nil):
+			t.Errorf("token %s names a previous key: %v; its item exists: %v", id, tok.PrevKeyMAC != nil, ok)
+		case ok && (!bytes.Equal(prev.KeyMAC, tok.PrevKeyMAC) || prev.Name != tok.Name || prev.Status != tok.Status):
+			t.Errorf("previous key item of %s = %s/%s, another key or not as the token %s/%s", id, prev.Name, prev.Status, tok.Name, tok.Status)
+		}
+	}
+	for id := range s.prevs {
+		if _, ok := s.tokens[id]; !ok {
+			t.Errorf("previous key item of %s outlives its token", id)
 		}
 	}
 	for id := range s.keys {

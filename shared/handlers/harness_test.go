@@ -182,18 +182,21 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	a.deps.Store.WithClock(a.clock)
 	a.deps.Keys.WithClock(a.clock)
 	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
-		"POST /v1/tokens":                 handlers.CreateToken(a.deps),
-		"GET /v1/tokens":                  handlers.ListTokens(a.deps),
-		"GET /v1/tokens/{id}":             handlers.GetToken(a.deps),
-		"PATCH /v1/tokens/{id}":           handlers.RenameToken(a.deps),
-		"POST /v1/tokens/{id}/reveal":     handlers.RevealToken(a.deps),
-		"POST /v1/tokens/{id}/deactivate": handlers.DeactivateToken(a.deps),
-		"POST /v1/tokens/{id}/activate":   handlers.ActivateToken(a.deps),
-		"DELETE /v1/tokens/{id}":          handlers.DeleteToken(a.deps),
-		"GET /v1/tokens/{id}/audit":       handlers.TokenAudit(a.deps),
-		"GET /v1/me":                      handlers.Me(a.deps),
-		"POST /v1/hooks/{source}":         handlers.ReceiveHook(a.deps),
-		"GET /v1/hooks/events":            handlers.ListHookEvents(a.deps),
+		"POST /v1/tokens":                          handlers.CreateToken(a.deps),
+		"GET /v1/tokens":                           handlers.ListTokens(a.deps),
+		"GET /v1/tokens/{id}":                      handlers.GetToken(a.deps),
+		"PATCH /v1/tokens/{id}":                    handlers.RenameToken(a.deps),
+		"POST /v1/tokens/{id}/reveal":              handlers.RevealToken(a.deps),
+		"POST /v1/tokens/{id}/deactivate":          handlers.DeactivateToken(a.deps),
+		"POST /v1/tokens/{id}/activate":            handlers.ActivateToken(a.deps),
+		"DELETE /v1/tokens/{id}":                   handlers.DeleteToken(a.deps),
+		"GET /v1/tokens/{id}/audit":                handlers.TokenAudit(a.deps),
+		"POST /v1/tokens/{id}/roll":                handlers.RollToken(a.deps),
+		"POST /v1/tokens/{id}/previous-key/revoke": handlers.RevokePreviousKey(a.deps),
+		"POST /v1/secret-scanning/github":          handlers.ReportLeaks(a.deps, scanner(t).keys()),
+		"GET /v1/me":                               handlers.Me(a.deps),
+		"POST /v1/hooks/{source}":                  handlers.ReceiveHook(a.deps),
+		"GET /v1/hooks/events":                     handlers.ListHookEvents(a.deps),
 	}
 	for route, h := range a.routes {
 		a.routes[route] = func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -231,6 +234,7 @@ type reply struct {
 	headers map[string]string
 	raw     string
 	body    map[string]any
+	list    []any // the body, when it is a JSON array
 }
 
 func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
@@ -308,8 +312,14 @@ func (a *api) send(req httpapi.Request) reply {
 	a.conforms(req, resp)
 	r := reply{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
 	if resp.Body != "" {
-		if err := json.Unmarshal([]byte(resp.Body), &r.body); err != nil {
-			a.t.Fatalf("%s %s: body is not a JSON object: %q", method, target, resp.Body)
+		var v any
+		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil {
+			a.t.Fatalf("%s %s: body is not JSON: %q", method, target, resp.Body)
+		}
+		r.body, _ = v.(map[string]any)
+		r.list, _ = v.([]any)
+		if r.body == nil && r.list == nil {
+			a.t.Fatalf("%s %s: body is not a JSON object or array: %q", method, target, resp.Body)
 		}
 	}
 	if r.status >= 400 {
@@ -363,6 +373,7 @@ func fixture(t testing.TB) httpapi.Request {
 var routePatterns = []string{
 	"/v1/tokens", "/v1/me", "/v1/hooks/events", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal",
 	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/hooks/{source}",
+	"/v1/tokens/{id}/roll", "/v1/tokens/{id}/previous-key/revoke", "/v1/secret-scanning/github",
 }
 
 func (a *api) match(method, path string) (string, map[string]string) {

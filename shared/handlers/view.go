@@ -27,6 +27,21 @@ type tokenView struct {
 	UpdatedAt     string  `json:"updatedAt"`
 	LastUsedAt    *string `json:"lastUsedAt"`
 	ExpiresAt     *string `json:"expiresAt"`
+	// PreviousKey is a rolled token's earlier key while its grace runs; null otherwise.
+	PreviousKey *previousKeyView `json:"previousKey"`
+	// Leak says where a secret scanner found the key; null unless it did.
+	Leak *leakView `json:"leak"`
+}
+
+type previousKeyView struct {
+	Hint      string `json:"hint"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+type leakView struct {
+	URL        string `json:"url"`
+	Source     string `json:"source"`
+	ReportedAt string `json:"reportedAt"`
 }
 
 func viewOf(t tokenstore.Token, now time.Time) tokenView {
@@ -35,7 +50,23 @@ func viewOf(t tokenstore.Token, now time.Time) tokenView {
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint,
 		CreatedAt: apiTime(t.CreatedAt), UpdatedAt: apiTime(t.UpdatedAt),
 		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt),
+		PreviousKey: previousOf(t, now), Leak: leakOf(t),
 	}
+}
+
+// previousOf is the previous key as the API shows it: only while its grace runs at now.
+func previousOf(t tokenstore.Token, now time.Time) *previousKeyView {
+	if t.PreviousKey == nil || !now.Before(t.PreviousKey.ExpiresAt) {
+		return nil
+	}
+	return &previousKeyView{Hint: t.PreviousKey.Hint, ExpiresAt: apiTime(t.PreviousKey.ExpiresAt)}
+}
+
+func leakOf(t tokenstore.Token) *leakView {
+	if t.Leak == nil {
+		return nil
+	}
+	return &leakView{URL: t.Leak.URL, Source: t.Leak.Source, ReportedAt: apiTime(t.Leak.ReportedAt)}
 }
 
 func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

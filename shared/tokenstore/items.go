@@ -73,6 +73,15 @@ type tokenItem struct {
 	KeyHash       []byte `dynamodbav:"keyHash"`
 	KeyMAC        []byte `dynamodbav:"keyMac"`
 	KeyCiphertext []byte `dynamodbav:"keyCiphertext"`
+
+	PrevKeyMAC       []byte `dynamodbav:"prevKeyMac,omitempty"`
+	PrevKeyHash      []byte `dynamodbav:"prevKeyHash,omitempty"`
+	PrevKeyVersion   string `dynamodbav:"prevKeyVersion,omitempty"`
+	PrevHint         string `dynamodbav:"prevHint,omitempty"`
+	PrevKeyExpiresAt string `dynamodbav:"prevKeyExpiresAt,omitempty"`
+	LeakURL          string `dynamodbav:"leakUrl,omitempty"`
+	LeakSource       string `dynamodbav:"leakSource,omitempty"`
+	LeakReportedAt   string `dynamodbav:"leakReportedAt,omitempty"`
 }
 
 func newTokenItem(t Token) tokenItem {
@@ -96,6 +105,13 @@ func (it tokenItem) token() (Token, error) {
 		LastUsedAt: r.opt("lastUsedAt", it.LastUsedAt), ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
 		KeyVersion: it.KeyVersion, KeyHash: it.KeyHash, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
 	}
+	if it.PrevKeyExpiresAt != "" {
+		t.PreviousKey = &PreviousKey{Hint: it.PrevHint, ExpiresAt: r.at("prevKeyExpiresAt", it.PrevKeyExpiresAt),
+			KeyVersion: it.PrevKeyVersion, KeyHash: it.PrevKeyHash, KeyMAC: it.PrevKeyMAC}
+	}
+	if it.LeakReportedAt != "" {
+		t.Leak = &Leak{URL: it.LeakURL, Source: it.LeakSource, ReportedAt: r.at("leakReportedAt", it.LeakReportedAt)}
+	}
 	if r.err != nil {
 		return Token{}, fmt.Errorf("token %s: %w", it.ID, r.err)
 	}
@@ -115,6 +131,9 @@ type keyItem struct {
 	ExpiresAt     string `dynamodbav:"expiresAt,omitempty"`
 	KeyVersion    string `dynamodbav:"keyVersion"`
 	KeyMAC        []byte `dynamodbav:"keyMac"`
+	// GraceEndsAt is set on a previous key's lookup item only: the key stops at that time.
+	GraceEndsAt string `dynamodbav:"graceEndsAt,omitempty"`
+	TTL         int64  `dynamodbav:"ttl,omitempty"`
 }
 
 func newKeyItem(t Token) keyItem {
@@ -131,7 +150,7 @@ func (it keyItem) record() (KeyRecord, error) {
 	rec := KeyRecord{
 		TokenID: it.TokenID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
 		UserID: it.UserID, EnvironmentID: it.EnvironmentID, ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
-		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC,
+		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, GraceEndsAt: r.opt("graceEndsAt", it.GraceEndsAt),
 	}
 	if r.err != nil {
 		return KeyRecord{}, fmt.Errorf("key of token %s: %w", it.TokenID, r.err)

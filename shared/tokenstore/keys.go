@@ -23,6 +23,8 @@ const (
 	kindDelivery       = "delivery"
 	kindDeliverySource = "delivery-by-source"
 	kindDeliveryIdem   = "delivery-idempotency"
+	// kindPreviousKey is the lookup item of a rolled token's previous key during its grace.
+	kindPreviousKey = "previousKey"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -30,6 +32,7 @@ const (
 var ItemKinds = []ItemKind{
 	{kindToken, "token", "ENV#<environment>", "TOKEN#<id>", "OWNER#<environment>#<user>", "TOKEN#<id>"},
 	{kindKey, "key lookup (what the authorizer reads)", "KEY#<SHA-256 of the API key>", "KEY", "", ""},
+	{kindPreviousKey, "a rolled token's previous key lookup, during its grace", "KEY#<SHA-256 of the API key>", "KEY", "", ""},
 	{kindCount, "per-user count (enforces the limit)", "ENV#<environment>", "COUNT#<user>", "", ""},
 	{kindAudit, "audit record (400 days)", "AUDIT#<environment>#<token id>", "<audit id>", "", ""},
 	{kindIdem, "idempotency record of a create (24 hours)", "ENV#<environment>", "IDEM#<user>#<SHA-256 of the key>", "", ""},

@@ -52,10 +52,11 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 	audit := s.newAuditItem(Token{ID: "<token id>", EnvironmentID: "<environment>"}, ActionCreate, Actor{}, nil)
 	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())
 	byUser, bySource := deliveryItems(Delivery{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Source: "<source>"}, time.Now())
-	ti, ki := newTokenItem(tok), newKeyItem(tok)
+	ti, ki, pki := newTokenItem(tok), newKeyItem(tok), previousKeyItem(tok, time.Now())
 	written := map[string][5]string{
 		kindToken:          {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK},
 		kindKey:            {ki.Kind, ki.PK, ki.SK},
+		kindPreviousKey:    {pki.Kind, pki.PK, pki.SK},
 		kindCount:          {kindCount, envPK("<environment>"), countSK("<user>")},
 		kindAudit:          {audit.Kind, audit.PK, "<audit id>"},
 		kindIdem:           {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},

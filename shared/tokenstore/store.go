@@ -290,13 +290,16 @@ func stateFilter(state string, now time.Time) (expression.ConditionBuilder, bool
 func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (Token, error) {
 	now := s.now()
 	setName := expression.Set(expression.Name("name"), expression.Value(name))
-	items, err := s.tx().
-		update(tokenKey(t), setName.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), exists()).
+	b := s.tx().
+		update(tokenKey(t), setName.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), ptr(sameKey(t))).
 		update(lookupKey(t), expression.Set(expression.Name("name"), expression.Value(name)), exists()).
-		put(s.newAuditItem(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name}), nil).
-		items()
+		put(s.newAuditItem(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name}), nil)
+	items, err := s.withPrevious(b, t, expression.Set(expression.Name("name"), expression.Value(name)), now).items()
 	if err == nil {
 		err = s.transact(ctx, items...)
+	}
+	if errors.Is(err, ErrNotFound) {
+		err = s.raced(ctx, t, "rename")
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
@@ -316,21 +319,25 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 	if to == StatusActive && t.Expired(now) {
 		return Token{}, ErrExpired
 	}
+	if to == StatusActive && t.Leak != nil {
+		return Token{}, ErrKeyLeaked
+	}
 	status := expression.Name("status")
-	cond := exists().And(status.Equal(expression.Value(t.Status)))
+	cond := sameKey(t).And(status.Equal(expression.Value(t.Status)))
 	action := ActionDeactivate
 	if to == StatusActive {
 		action = ActionActivate
+		cond = cond.And(expression.AttributeNotExists(expression.Name("leakReportedAt")))
 		expires := expression.Name("expiresAt")
 		cond = cond.And(expression.Or(expression.AttributeNotExists(expires),
 			expires.GreaterThan(expression.Value(formatTime(now)))))
 	}
-	items, err := s.tx().
+	b := s.tx().
 		update(tokenKey(t), expression.Set(status, expression.Value(to)).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), &cond).
 		update(lookupKey(t), expression.Set(status, expression.Value(to)), exists()).
-		put(s.newAuditItem(t, action, actor, nil), nil).
-		items()
+		put(s.newAuditItem(t, action, actor, nil), nil)
+	items, err := s.withPrevious(b, t, expression.Set(status, expression.Value(to)), now).items()
 	if err == nil {
 		err = s.transact(ctx, items...)
 	}
@@ -356,6 +363,8 @@ func (s *Store) statusRefused(ctx context.Context, t Token, to Status) (Token, e
 		return cur, nil
 	case to == StatusActive && cur.Expired(s.now()):
 		return Token{}, ErrExpired
+	case to == StatusActive && cur.Leak != nil:
+		return Token{}, ErrKeyLeaked
 	}
 	return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, ErrConflict)
 }
@@ -364,15 +373,21 @@ func (s *Store) statusRefused(ctx context.Context, t Token, to Status) (Token, e
 // and records it. Of two racing deletes, one succeeds and the other gets ErrNotFound.
 func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 	audit := s.newAuditItem(t, ActionDelete, actor, map[string]string{"name": t.Name})
-	items, err := s.tx().delete(tokenKey(t), exists()).delete(lookupKey(t), nil).
+	b := s.tx().delete(tokenKey(t), ptr(sameKey(t))).delete(lookupKey(t), nil).
 		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)), expression.Add(expression.Name("count"), expression.Value(-1)), nil).
-		put(audit, nil).
-		items()
+		put(audit, nil)
+	if t.PreviousKey != nil {
+		b = b.delete(previousLookupKey(t), nil)
+	}
+	items, err := b.items()
 	if err == nil {
 		err = s.transact(ctx, items...)
 	}
 	if errors.Is(err, ErrNotFound) && s.committed(ctx, audit) {
 		return nil // this call deleted it; only the answer to an earlier attempt was lost
+	}
+	if errors.Is(err, ErrNotFound) {
+		err = s.raced(ctx, t, "delete")
 	}
 	if err != nil {
 		return fmt.Errorf("delete token %s: %w", t.ID, err)

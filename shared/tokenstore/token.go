@@ -45,6 +45,9 @@ var (
 	// ErrIdempotentTokenDeleted reports an Idempotency-Key repeated after the token its first
 	// request created was deleted: there is nothing left to answer with.
 	ErrIdempotentTokenDeleted = fault.Domain("token of this idempotency key was deleted", http.StatusConflict, "idempotency_key_reused", "The token this Idempotency-Key created has been deleted since; send a new key to create another.")
+	// ErrKeyLeaked refuses to activate a token whose key was reported leaked: only a roll, which
+	// replaces the key, lets it be activated again.
+	ErrKeyLeaked = fault.Domain("token key leaked", http.StatusConflict, "key_leaked", "The key was reported leaked; roll the key before activating the token.")
 )
 
 // Token is an API token as the service knows it. KeyHash, KeyMAC, KeyCiphertext and KeyVersion
@@ -68,6 +71,11 @@ type Token struct {
 	KeyHash       []byte
 	KeyMAC        []byte
 	KeyCiphertext []byte
+
+	// PreviousKey is the key a roll replaced, while its grace runs; nil when there is none.
+	PreviousKey *PreviousKey
+	// Leak is set when a secret scanner reported the key in public; nil otherwise.
+	Leak *Leak
 }
 
 // Expired reports whether the token's expiry has passed at now.
@@ -95,11 +103,15 @@ type KeyRecord struct {
 	ExpiresAt     *time.Time
 	KeyVersion    string
 	KeyMAC        []byte
+	// GraceEndsAt is set when the key is a rolled token's previous key: it works until then.
+	GraceEndsAt *time.Time
 }
 
-// Usable reports whether the key may be used at now: active and not expired.
+// Usable reports whether the key may be used at now: active, not expired, and, for a previous
+// key, within its grace.
 func (k KeyRecord) Usable(now time.Time) bool {
-	return k.Status == StatusActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+	return k.Status == StatusActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)) &&
+		(k.GraceEndsAt == nil || now.Before(*k.GraceEndsAt))
 }
 
 // Action names what an audit record records.
@@ -113,6 +125,12 @@ const (
 	ActionDeactivate Action = "deactivate"
 	ActionActivate   Action = "activate"
 	ActionDelete     Action = "delete"
+	// ActionRoll records a new key for the token, and the grace left to the previous one.
+	ActionRoll Action = "roll"
+	// ActionRevokePreviousKey records a grace ended early.
+	ActionRevokePreviousKey Action = "revoke_previous_key"
+	// ActionLeak records a key reported in public by a secret scanner, and where.
+	ActionLeak Action = "leak"
 )
 
 // Actor is who did something, and from where.
@@ -150,3 +168,23 @@ type Idempotency struct {
 	Key     string
 	Request []byte
 }
+
+// PreviousKey is a rolled token's earlier key during its grace. Its MAC and version are secret
+// material, stored to find its lookup item, never shown.
+type PreviousKey struct {
+	Hint       string
+	ExpiresAt  time.Time
+	KeyVersion string
+	KeyHash    []byte
+	KeyMAC     []byte
+}
+
+// Leak is what a secret scanner told about a token's key found in public.
+type Leak struct {
+	URL        string
+	Source     string
+	ReportedAt time.Time
+}
+
+// MaxGrace is the longest a previous key may keep working after a roll.
+const MaxGrace = 7 * 24 * time.Hour

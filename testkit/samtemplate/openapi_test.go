@@ -275,7 +275,14 @@ func checkOpenAPI(path string, routes map[string]string, codes map[string]map[in
 			for _, req := range list(op["security"]) {
 				gotSchemes = append(gotSchemes, slices.Sorted(maps.Keys(obj(req)))...)
 			}
+			sec, declared := op["security"]
 			switch {
+			case authorizer == "":
+				// The public route: the document says so with an empty security list, which
+				// overrides any default.
+				if !declared || len(list(sec)) != 0 {
+					add("operation %s: security got %v, want [] (the route has no authorizer)", k, gotSchemes)
+				}
 			case !known:
 				add("operation %s: the template's authorizer %q has no security scheme in this test", k, authorizer)
 			case len(gotSchemes) != 1 || gotSchemes[0] != wantScheme:
@@ -425,6 +432,12 @@ func TestOpenAPICatchesBrokenDocuments(t *testing.T) {
 		{"no security", func(t *testing.T, doc map[string]any) {
 			delete(at(t, doc, "paths", "/v1/tokens", "post"), "security")
 		}, "operation POST /v1/tokens: security got [], want [session]"},
+		{"public route with a scheme", func(t *testing.T, doc map[string]any) {
+			at(t, doc, "paths", "/v1/secret-scanning/github", "post")["security"] = []any{map[string]any{"session": []any{}}}
+		}, "operation POST /v1/secret-scanning/github: security got [session], want []"},
+		{"public route without its empty security", func(t *testing.T, doc map[string]any) {
+			delete(at(t, doc, "paths", "/v1/secret-scanning/github", "post"), "security")
+		}, "operation POST /v1/secret-scanning/github: security got [], want []"},
 		{"key route with session", func(t *testing.T, doc map[string]any) {
 			at(t, doc, "paths", "/v1/me", "get")["security"] = []any{map[string]any{"session": []any{}}}
 		}, "operation GET /v1/me: security got [session], want [apiKey]"},

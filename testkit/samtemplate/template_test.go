@@ -20,6 +20,9 @@ const (
 	apiKeyAuthorizer  = "ApiKey"
 	authorizerFuncRef = "AuthorizerFunction.Arn"
 	indexName         = "gsi1"
+	// publicRoute is the one route without an authorizer: GitHub's secret scanning posts its
+	// reports with no credentials, and the handler checks their signature.
+	publicRoute = "POST /v1/secret-scanning/github"
 )
 
 // parsed is one template read twice: typed by samtemplate.Open, where goformation resolves
@@ -201,7 +204,8 @@ func allowedResource(name string) bool {
 
 // checkRoutes checks that every HttpApi route is on a template HttpApi and has an authorizer: the
 // JWT one for the management routes (/v1/tokens...), the ApiKey Lambda authorizer for the routes
-// integrations call (/v1/me, /v1/hooks/...); and that there is no $default route.
+// integrations call (/v1/me, /v1/hooks/...); and that there is no $default route. Only
+// publicRoute has none, and its API must set a throttling of its own.
 func checkRoutes(p *parsed) []string {
 	var problems []string
 	apis, _ := p.resources("AWS::Serverless::HttpApi")
@@ -246,6 +250,15 @@ func checkRoutes(p *parsed) []string {
 			name, _ := obj(props["Auth"])["Authorizer"].(string)
 			if name == "" {
 				name, _ = auth["DefaultAuthorizer"].(string)
+			}
+			if method+" "+path == publicRoute {
+				switch {
+				case name != "" && name != "NONE":
+					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want none (GitHub calls it without credentials; the signature authenticates it)", where, name))
+				case obj(obj(api["Properties"])["DefaultRouteSettings"])["ThrottlingRateLimit"] == nil:
+					problems = append(problems, fmt.Sprintf("%s: %s sets no throttling of its own, want a low one for a public route", where, apiID))
+				}
+				continue
 			}
 			if name == "" || name == "NONE" {
 				problems = append(problems, where+": no authorizer")
@@ -414,6 +427,18 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 		{"route without authorizer", func(t *testing.T, raw map[string]any) {
 			dig(t, raw, "Resources", "CreateTokenFunction", "Properties", "Events", "Api", "Properties")["Auth"] = map[string]any{"Authorizer": "NONE"}
 		}, "CreateTokenFunction: event Api (POST /v1/tokens): no authorizer"},
+		{"the public route at another path", func(t *testing.T, raw map[string]any) {
+			dig(t, raw, "Resources", "ReportLeakFunction", "Properties", "Events", "Api", "Properties")["Path"] = "/v1/secret-scanning/gitlab"
+		}, "ReportLeakFunction: event Api (POST /v1/secret-scanning/gitlab): no authorizer"},
+		{"another route on the public API", func(t *testing.T, raw map[string]any) {
+			dig(t, raw, "Resources", "GetTokenFunction", "Properties", "Events", "Api", "Properties")["ApiId"] = map[string]any{"Ref": "SecretScanningApi"}
+		}, "GetTokenFunction: event Api (GET /v1/tokens/{id}): no authorizer"},
+		{"the public route behind the JWT authorizer", func(t *testing.T, raw map[string]any) {
+			dig(t, raw, "Resources", "ReportLeakFunction", "Properties", "Events", "Api", "Properties")["ApiId"] = map[string]any{"Ref": "Api"}
+		}, "ReportLeakFunction: event Api (POST /v1/secret-scanning/github): authorizer got Session, want none"},
+		{"the public route unthrottled", func(t *testing.T, raw map[string]any) {
+			delete(dig(t, raw, "Resources", "SecretScanningApi", "Properties"), "DefaultRouteSettings")
+		}, "ReportLeakFunction: event Api (POST /v1/secret-scanning/github): SecretScanningApi sets no throttling of its own"},
 		{"API without default authorizer", func(t *testing.T, raw map[string]any) {
 			delete(dig(t, raw, "Resources", "Api", "Properties", "Auth"), "DefaultAuthorizer")
 		}, "GetTokenFunction: event Api (GET /v1/tokens/{id}): no authorizer"},
