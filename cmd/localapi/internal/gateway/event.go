@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -77,12 +78,7 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 		ev.Headers["x-forwarded-port"] = port
 	}
 	ev.Headers["x-amzn-trace-id"] = traceID(now)
-	if q := r.URL.Query(); len(q) > 0 {
-		ev.QueryStringParameters = map[string]string{}
-		for k, v := range q {
-			ev.QueryStringParameters[k] = strings.Join(v, ",")
-		}
-	}
+	ev.QueryStringParameters = queryParameters(r.URL.RawQuery)
 	if len(body) > 0 {
 		if isText(r.Header.Get("Content-Type"), body) {
 			ev.Body = string(body)
@@ -117,15 +113,42 @@ func routeARN(apiID, method, rawPath string) string {
 	return fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", Region, AccountID, apiID, Stage, method, rawPath)
 }
 
-// isText reports whether a body reaches the integration as text rather than base64: text,
-// JSON, XML, JavaScript and form bodies that are valid UTF-8, and bodies without a content
-// type that are.
-func isText(contentType string, body []byte) bool {
-	if !utf8.Valid(body) {
-		return false
+// queryParameters returns the query's parameters as payload format 2.0 has them: repeated names
+// joined by commas. API Gateway documents that a ";" in a query string splits the data, so a
+// ";" separates pairs as "&" does; Go's url.ParseQuery would drop such a pair instead. A value
+// whose escapes are malformed is kept as sent rather than dropped.
+func queryParameters(raw string) map[string]string {
+	if raw == "" {
+		return nil
 	}
-	if contentType == "" {
-		return true
+	params := map[string]string{}
+	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, value, _ := strings.Cut(pair, "=")
+		name, value = unescapeQuery(name), unescapeQuery(value)
+		if old, ok := params[name]; ok {
+			value = old + "," + value
+		}
+		params[name] = value
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	return params
+}
+
+func unescapeQuery(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// isText reports whether a body reaches the integration as text rather than base64: text,
+// JSON, XML and JavaScript bodies that are valid UTF-8. As on API Gateway, a form body
+// (application/x-www-form-urlencoded) and a body without a content type arrive base64-encoded.
+func isText(contentType string, body []byte) bool {
+	if !utf8.Valid(body) || contentType == "" {
+		return false
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -135,7 +158,7 @@ func isText(contentType string, body []byte) bool {
 	case strings.HasPrefix(mt, "text/"),
 		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
 		mt == "application/json", mt == "application/xml", mt == "application/javascript",
-		mt == "application/x-www-form-urlencoded", mt == "application/graphql":
+		mt == "application/graphql":
 		return true
 	}
 	return false
