@@ -279,3 +279,43 @@ func TestStartWhenAnotherProcessTookThePort(t *testing.T) {
 		t.Errorf("invoke after the collision: %v", err)
 	}
 }
+
+func TestBuildAll(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function")
+	}
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	fns := []*samapp.Function{
+		{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
+		{LogicalID: "EchoAgainFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
+	}
+	rie, err := BuildAll(context.Background(), root, out, fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.Stat(BootstrapPath(out, "EchoFunction"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := os.Stat(BootstrapPath(out, "EchoAgainFunction")); err != nil || !os.SameFile(first, again) {
+		t.Errorf("the two functions of one folder: %v; want one binary linked twice", err)
+	}
+	if _, err := os.Stat(rie); err != nil {
+		t.Errorf("runtime interface emulator: %v", err)
+	}
+	// A second build replaces the links with the binaries it finds up to date.
+	if _, err := BuildAll(context.Background(), root, out, fns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(BootstrapPath(out, "EchoFunction")); err != nil {
+		t.Errorf("after a second build: %v", err)
+	}
+	bad := []*samapp.Function{{LogicalID: "Outside", CodeDir: filepath.Dir(root)}}
+	if _, err := BuildAll(context.Background(), root, out, bad); err == nil || !strings.Contains(err.Error(), "outside the module") {
+		t.Errorf("a CodeUri outside the module: got %v, want an error saying so", err)
+	}
+}
