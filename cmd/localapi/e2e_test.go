@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +63,7 @@ func startServer(t *testing.T, template string) (*Server, *buffer) {
 	}
 	out := &buffer{}
 	srv, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", Template: template, StateDir: t.TempDir(), Parallel: runtime.NumCPU(), Output: out,
+		Addr: "127.0.0.1:0", Template: template, StateDir: t.TempDir(), Output: out,
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
