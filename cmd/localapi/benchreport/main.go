@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
 	fl.BoolVar(&opts.coldStarts, "coldstarts", true, "measure the cold starts")
 	fl.StringVar(&opts.benchtime, "benchtime", "1s", "go test -benchtime of each benchmark")
-	fl.IntVar(&opts.runs, "runs", 5, "cold starts of each function")
+	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 7 there)")
 	fl.IntVar(&opts.warmCalls, "warm", 3, "warm calls after each cold start")
 	fl.StringVar(&opts.out, "out", "", "where to write the report (default build/bench/report.md at the repository root)")
 	if err := fl.Parse(args); err != nil {
@@ -96,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if opts.coldStarts && ctx.Err() == nil {
-		if report.Cold, err = coldStarts(ctx, root, opts, stderr); err != nil {
+		if report.Cold, report.InitTrial, err = coldStarts(ctx, root, opts, stderr); err != nil {
 			problem(err)
 		}
 	}
@@ -117,16 +117,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // coldStarts builds every function (and the hello-world and SDK-floor baselines) for the host and for
-// linux/arm64, stands up the local AWS emulator, and measures each function's cold starts.
-func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, error) {
+// linux/arm64, stands up the local AWS emulator, measures each function's cold starts, then runs
+// the init trial of the key authorizer against the SDK floor.
+func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, *InitTrial, error) {
 	tmplPath := filepath.Join(root, "template.yaml")
 	plain, err := samapp.Load(tmplPath, samapp.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := slices.Sorted(maps.Keys(plain.Functions))
 	if len(ids) == 0 {
-		return nil, errors.New("the template has no functions")
+		return nil, nil, errors.New("the template has no functions")
 	}
 	fns := make([]*samapp.Function, 0, len(ids)+1)
 	for _, id := range ids {
@@ -143,28 +144,28 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		len(fns), runtime.GOOS, runtime.GOARCH)
 	rie, err := lambdas.BuildEmulator(ctx, root, outDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := lambdas.Build(ctx, root, hostDir, fns, runtime.NumCPU()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := lambdas.BuildFor(ctx, root, armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(progress, "[bench] built in %s\n", time.Since(start).Round(100*time.Millisecond))
 
 	emu, err := emulator.Start(ctx, root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer emu.Stop()
 	awsCfg, err := emu.Config(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("emulator config: %w", err)
+		return nil, nil, fmt.Errorf("emulator config: %w", err)
 	}
 	tmpl, err := samtemplate.Open(tmplPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Connections the emulator closes are not worth a warning amid the report's progress.
 	awsCfg.Logger = logging.Nop{}
@@ -202,7 +203,28 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 			errs = append(errs, err)
 		}
 	}
-	return out, errors.Join(errs...)
+	trial, err := initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
+	return out, trial, errors.Join(append(errs, err)...)
+}
+
+// initTrial runs the init trial on the key authorizer, the SDK floor and hello world among
+// subjects.
+func initTrial(ctx context.Context, cb *coldBench, subjects []subject, n int) (*InitTrial, error) {
+	find := func(match func(subject) bool) (subject, bool) {
+		i := slices.IndexFunc(subjects, match)
+		if i < 0 {
+			return subject{}, false
+		}
+		return subjects[i], true
+	}
+	auth, ok1 := find(func(s subject) bool { return s.authorizer })
+	floor, ok2 := find(func(s subject) bool { return s.floor })
+	hello, ok3 := find(func(s subject) bool { return s.baseline })
+	if !ok1 || !ok2 || !ok3 || ctx.Err() != nil {
+		return nil, errors.New("init trial: the key authorizer, the SDK floor or hello world is missing")
+	}
+	fmt.Fprintf(cb.progress, "[bench] init trial: key authorizer, SDK floor and hello world, %d starts each, in turn…\n", n)
+	return cb.initTrial(ctx, auth, floor, hello, n)
 }
 
 // machine describes this machine.
