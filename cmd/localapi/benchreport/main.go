@@ -96,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if opts.coldStarts && ctx.Err() == nil {
-		if report.Cold, report.InitTrial, err = coldStarts(ctx, root, opts, stderr); err != nil {
+		if err := coldStarts(ctx, root, opts, stderr, report); err != nil {
 			problem(err)
 		}
 	}
@@ -117,17 +117,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // coldStarts builds every function (and the hello-world and SDK-floor baselines) for the host and for
-// linux/arm64, stands up the local AWS emulator, measures each function's cold starts, then runs
-// the init trial of the key authorizer against the SDK floor.
-func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, *InitTrial, error) {
+// linux/arm64, stands up the local AWS emulator, measures what each action costs, each function's
+// cold starts, then runs the init trial of the key authorizer against the SDK floor, into report.
+func coldStarts(ctx context.Context, root string, opts options, progress io.Writer, report *Report) error {
 	tmplPath := filepath.Join(root, "template.yaml")
 	plain, err := samapp.Load(tmplPath, samapp.Options{})
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	ids := slices.Sorted(maps.Keys(plain.Functions))
 	if len(ids) == 0 {
-		return nil, nil, errors.New("the template has no functions")
+		return errors.New("the template has no functions")
 	}
 	fns := make([]*samapp.Function, 0, len(ids)+1)
 	for _, id := range ids {
@@ -144,34 +144,36 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		len(fns), runtime.GOOS, runtime.GOARCH)
 	rie, err := lambdas.BuildEmulator(ctx, root, outDir)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if err := lambdas.Build(ctx, root, hostDir, fns, runtime.NumCPU()); err != nil {
-		return nil, nil, err
+		return err
 	}
 	if err := lambdas.BuildFor(ctx, root, armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
-		return nil, nil, err
+		return err
 	}
 	fmt.Fprintf(progress, "[bench] built in %s\n", time.Since(start).Round(100*time.Millisecond))
 
 	emu, err := emulator.Start(ctx, root)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer emu.Stop()
 	awsCfg, err := emu.Config(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("emulator config: %w", err)
+		return fmt.Errorf("emulator config: %w", err)
 	}
 	tmpl, err := samtemplate.Open(tmplPath)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	// Connections the emulator closes are not worth a warning amid the report's progress.
 	awsCfg.Logger = logging.Nop{}
 	side := &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}
 
 	var errs []error
+	report.Costs, err = costs(ctx, side, plain, progress)
+	errs = append(errs, err)
 	var subjects []subject
 	for _, id := range ids {
 		f := plain.Functions[id]
@@ -203,8 +205,9 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 			errs = append(errs, err)
 		}
 	}
-	trial, err := initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
-	return out, trial, errors.Join(append(errs, err)...)
+	report.Cold = out
+	report.InitTrial, err = initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
+	return errors.Join(append(errs, err)...)
 }
 
 // initTrial runs the init trial on the key authorizer, the SDK floor and hello world among

@@ -102,6 +102,8 @@ type Report struct {
 	BenchTime string
 	Benches   []Bench
 	Cold      []ColdStart
+	// Costs is what each action consumes and costs.
+	Costs []Cost
 	// InitTrial is the init target's measurement; nil when it did not run.
 	InitTrial *InitTrial
 	// Problems lists what could not be measured.
@@ -250,6 +252,8 @@ func (r *Report) Markdown() string {
 		w("| (none ran) | | | | | |\n")
 	}
 
+	r.costTable(w)
+
 	w("\n## Cold starts\n\n")
 	runs := 0
 	for _, c := range r.Cold {
@@ -302,6 +306,40 @@ func (r *Report) Markdown() string {
 	}
 	return b.String()
 }
+
+// costTable renders what each action costs per million calls.
+func (r *Report) costTable(w func(string, ...any)) {
+	w("\n## Cost per million calls\n\n")
+	w("On-demand prices of US East (N. Virginia) as of %s (cmd/localapi/benchreport/prices.go names the pages). ", pricesAsOf)
+	w("Each action ran twice in this process through its handler, against the local emulator, on a table of its own; ")
+	w("the figures are the second, warm call's. DynamoDB request units are computed from the items' sizes as DynamoDB bills ")
+	w("them (reads per 4 KB, half when eventually consistent; writes per 1 KB of the larger of the item before and after; ")
+	w("transactions twice, a condition check as a write): moto answers ReturnConsumedCapacity with fixed figures. ")
+	w("Lambda is Arm at the function's memory for the handler's measured time, rounded up to the millisecond; the emulator ")
+	w("answers far slower than DynamoDB, so that part is an upper bound. A check is part of the request it authorizes, ")
+	w("so it has no HTTP API price of its own, and with the gateway's result cache most requests make no check at all.\n\n")
+	w("| action | function (memory) | read units | write units | Secrets Manager calls (first call) | handler time | DynamoDB $ | Secrets Manager $ | Lambda $ | HTTP API $ | total $ |\n")
+	w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range r.Costs {
+		dynamo, secrets, lambda, gateway := c.PerMillion()
+		gw := "–"
+		if c.Gateway {
+			gw = formatDollars(gateway)
+		}
+		w("| %s | %s (%d MB) | %s | %s | %d (%d) | %s | %s | %s | %s | %s | %s |\n", c.Action, c.Function, c.MemoryMB,
+			formatUnits(c.ReadUnits), formatUnits(c.WriteUnits), c.SecretsCalls, c.FirstSecretsCalls, formatMs(c.Duration),
+			formatDollars(dynamo), formatDollars(secrets), formatDollars(lambda), gw, formatDollars(dynamo+secrets+lambda+gateway))
+	}
+	if len(r.Costs) == 0 {
+		w("| (not measured) | | | | | | | | | | |\n")
+	}
+	w("\nThe first call of an execution environment that needs the key ring fetches it (the figure in brackets), ")
+	w("and again every 5 minutes: per environment, not per call.\n")
+}
+
+func formatUnits(u float64) string { return strconv.FormatFloat(u, 'f', -1, 64) }
+
+func formatDollars(d float64) string { return "$" + strconv.FormatFloat(d, 'f', 2, 64) }
 
 // howMeasured explains the cold-start columns.
 const howMeasured = `- **RIE Init Duration** is the figure of the emulator's REPORT line. It is not a cold start:
