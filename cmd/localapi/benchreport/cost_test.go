@@ -182,7 +182,7 @@ func TestCosts(t *testing.T) {
 		{"create", false, true, 1}, // one transaction, no read
 		{"get", true, false, 0},
 		{"rename", true, true, 0},
-		{"reveal", true, true, 1}, // the audit entry
+		{"reveal", true, true, 1},   // the audit entry
 		{"activate", true, true, 0}, // a suspended token
 		{"delete", true, true, 0},
 		{"webhook delivery", false, true, 0},
