@@ -69,6 +69,14 @@ func TestRestartKeepsData(t *testing.T) {
 	if again, err := srv.ExampleKey(context.Background()); err != nil || again != example {
 		t.Errorf("example key after the restart: %v; want the same key as before", err)
 	}
+	// Provisioning again where the table and the secret are finds them and keeps them.
+	var stdout, stderr strings.Builder
+	if code := provisionCommand([]string{"-endpoint", srv.emu.Endpoint}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "kept as they are") {
+		t.Errorf("provision again: exit %d, %q %q; want 0 and the table and secret kept", code, stdout.String(), stderr.String())
+	}
+	if status, id := me(srv, tok.Key); status != 200 || id != tok.ID {
+		t.Errorf("the key after provisioning again: %d %s, want 200 as %s", status, id, tok.ID)
+	}
 	srv.Close()
 
 	srv = start(true)
