@@ -36,7 +36,6 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 		RouteKey:       rt.Key(),
 		RawPath:        r.URL.EscapedPath(),
 		RawQueryString: r.URL.RawQuery,
-		Headers:        map[string]string{},
 		PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey:     rt.Key(),
@@ -57,27 +56,7 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 			},
 		},
 	}
-	for name, values := range r.Header {
-		name = strings.ToLower(name)
-		if name == "cookie" {
-			for _, v := range values {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						ev.Cookies = append(ev.Cookies, c)
-					}
-				}
-			}
-			continue
-		}
-		ev.Headers[name] = strings.Join(values, ",")
-	}
-	ev.Headers["host"] = r.Host
-	ev.Headers["x-forwarded-for"] = sourceIP
-	ev.Headers["x-forwarded-proto"] = "http"
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
-		ev.Headers["x-forwarded-port"] = port
-	}
-	ev.Headers["x-amzn-trace-id"] = traceID(now)
+	ev.Headers, ev.Cookies = headers(r, sourceIP, now)
 	ev.QueryStringParameters = queryParameters(r.URL.RawQuery)
 	if len(body) > 0 {
 		if isText(r.Header.Get("Content-Type"), body) {
@@ -88,6 +67,35 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 		}
 	}
 	return ev
+}
+
+// headers returns the request's headers as payload format 2.0 has them, lower-cased with
+// repeated values joined by commas and the ones API Gateway adds, and its cookies apart.
+func headers(r *http.Request, sourceIP string, now time.Time) (map[string]string, []string) {
+	h := map[string]string{}
+	var cookies []string
+	for name, values := range r.Header {
+		name = strings.ToLower(name)
+		if name == "cookie" {
+			for _, v := range values {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		h[name] = strings.Join(values, ",")
+	}
+	h["host"] = r.Host
+	h["x-forwarded-for"] = sourceIP
+	h["x-forwarded-proto"] = "http"
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		h["x-forwarded-port"] = port
+	}
+	h["x-amzn-trace-id"] = traceID(now)
+	return h, cookies
 }
 
 // authorizerEvent returns the REQUEST event a Lambda authorizer with payload format 2.0 gets.
