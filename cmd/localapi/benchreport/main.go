@@ -129,51 +129,88 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 	if len(ids) == 0 {
 		return errors.New("the template has no functions")
 	}
-	fns := make([]*samapp.Function, 0, len(ids)+1)
-	for _, id := range ids {
-		fns = append(fns, plain.Functions[id])
-	}
-	hello := baselineFunction(root, "HelloWorld", "hello", fns[0])
-	floor := baselineFunction(root, "SDKFloor", "sdkfloor", fns[0])
-	fns = append(fns, hello, floor)
-
-	outDir := filepath.Join(root, "build", "bench")
-	hostDir, armDir := filepath.Join(outDir, "host"), filepath.Join(outDir, "arm64")
-	start := time.Now()
-	fmt.Fprintf(progress, "[bench] building %d bootstraps for %s/%s and linux/arm64, and the runtime interface emulator…\n",
-		len(fns), runtime.GOOS, runtime.GOARCH)
-	rie, err := lambdas.BuildEmulator(ctx, root, outDir)
+	hello := baselineFunction(root, "HelloWorld", "hello", plain.Functions[ids[0]])
+	floor := baselineFunction(root, "SDKFloor", "sdkfloor", plain.Functions[ids[0]])
+	b, err := buildBootstraps(ctx, root, plain, ids, progress, hello, floor)
 	if err != nil {
 		return err
 	}
-	if err := lambdas.Build(ctx, root, hostDir, fns, runtime.NumCPU()); err != nil {
-		return err
-	}
-	if err := lambdas.BuildFor(ctx, root, armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "[bench] built in %s\n", time.Since(start).Round(100*time.Millisecond))
-
-	emu, err := emulator.Start(ctx, root)
+	side, stop, err := startSide(ctx, root, tmplPath)
 	if err != nil {
 		return err
 	}
-	defer emu.Stop()
-	awsCfg, err := emu.Config(ctx)
-	if err != nil {
-		return fmt.Errorf("emulator config: %w", err)
-	}
-	tmpl, err := samtemplate.Open(tmplPath)
-	if err != nil {
-		return err
-	}
-	// Connections the emulator closes are not worth a warning amid the report's progress.
-	awsCfg.Logger = logging.Nop{}
-	side := &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}
+	defer stop()
 
 	var errs []error
 	report.Costs, err = costs(ctx, side, plain, progress)
 	errs = append(errs, err)
+	subjects := subjectsOf(side, plain, ids, hello, floor)
+	cb := &coldBench{rie: b.rie, hostDir: b.hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
+	fmt.Fprintf(progress, "[bench] %d cold starts of each of %d functions…\n", opts.runs, len(subjects))
+	out, err := cb.measureAll(ctx, subjects)
+	errs = append(errs, err)
+	for i := range out {
+		if out[i].SizeARM64, err = fileSize(b.armDir, out[i].Function); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	report.Cold = out
+	report.InitTrial, err = initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
+	return errors.Join(append(errs, err)...)
+}
+
+// bootstraps says where buildBootstraps put the binaries.
+type bootstraps struct{ rie, hostDir, armDir string }
+
+// buildBootstraps builds the template's functions and the baselines for this machine and for
+// linux/arm64, and the runtime interface emulator.
+func buildBootstraps(ctx context.Context, root string, plain *samapp.App, ids []string, progress io.Writer, baselines ...*samapp.Function) (bootstraps, error) {
+	fns := make([]*samapp.Function, 0, len(ids)+len(baselines))
+	for _, id := range ids {
+		fns = append(fns, plain.Functions[id])
+	}
+	fns = append(fns, baselines...)
+	outDir := filepath.Join(root, "build", "bench")
+	b := bootstraps{hostDir: filepath.Join(outDir, "host"), armDir: filepath.Join(outDir, "arm64")}
+	start := time.Now()
+	fmt.Fprintf(progress, "[bench] building %d bootstraps for %s/%s and linux/arm64, and the runtime interface emulator…\n",
+		len(fns), runtime.GOOS, runtime.GOARCH)
+	var err error
+	if b.rie, err = lambdas.BuildEmulator(ctx, root, outDir); err != nil {
+		return b, err
+	}
+	if err := lambdas.Build(ctx, root, b.hostDir, fns, runtime.NumCPU()); err != nil {
+		return b, err
+	}
+	if err := lambdas.BuildFor(ctx, root, b.armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
+		return b, err
+	}
+	fmt.Fprintf(progress, "[bench] built in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return b, nil
+}
+
+// startSide starts the local AWS emulator for the measurements; stop ends it.
+func startSide(ctx context.Context, root, tmplPath string) (side *awsSide, stop func(), err error) {
+	emu, err := emulator.Start(ctx, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	awsCfg, err := emu.Config(ctx)
+	if err == nil {
+		var tmpl *samtemplate.Template
+		if tmpl, err = samtemplate.Open(tmplPath); err == nil {
+			// Connections the emulator closes are not worth a warning amid the report's progress.
+			awsCfg.Logger = logging.Nop{}
+			return &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}, emu.Stop, nil
+		}
+	}
+	emu.Stop()
+	return nil, nil, fmt.Errorf("emulator: %w", err)
+}
+
+// subjectsOf returns the cold-start subjects: every function of the template, then hello world
+// and the SDK floor.
+func subjectsOf(side *awsSide, plain *samapp.App, ids []string, hello, floor *samapp.Function) []subject {
 	var subjects []subject
 	for _, id := range ids {
 		f := plain.Functions[id]
@@ -192,22 +229,9 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		return nil, slices.Repeat([][]byte{[]byte(`{}`)}, n), nil
 	}
 	greeting := func(b []byte) string { return strings.Trim(string(b), `"`) }
-	subjects = append(subjects,
+	return append(subjects,
 		subject{fn: hello, baseline: true, calls: greet, answer: greeting},
 		subject{fn: floor, floor: true, calls: greet, answer: greeting})
-
-	cb := &coldBench{rie: rie, hostDir: hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
-	fmt.Fprintf(progress, "[bench] %d cold starts of each of %d functions…\n", opts.runs, len(subjects))
-	out, err := cb.measureAll(ctx, subjects)
-	errs = append(errs, err)
-	for i := range out {
-		if out[i].SizeARM64, err = fileSize(armDir, out[i].Function); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	report.Cold = out
-	report.InitTrial, err = initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
-	return errors.Join(append(errs, err)...)
 }
 
 // initTrial runs the init trial on the key authorizer, the SDK floor and hello world among
