@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -44,7 +45,7 @@ func (s *Server) build(ctx context.Context, app *samapp.App) *functionSet {
 		fs.byID[id] = &pending{ready: make(chan struct{})}
 	}
 	fns := slices.SortedFunc(maps.Values(app.Functions), func(a, b *samapp.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
-	dir := s.stateDir + "/build"
+	dir := filepath.Join(s.stateDir, "build")
 	go func() {
 		start := time.Now()
 		s.say("building %d functions and the runtime interface emulator…", len(fns))
