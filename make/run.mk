@@ -16,6 +16,7 @@ run: ## Start the whole API on 127.0.0.1:3000 (emulator, every function under th
 		wait $$venv
 	exec $(BUILD)/localapi -addr $(ADDR)$(if $(FRESH), -fresh)
 
+# The session's user: USER=…, else the login name (the command finds it where $$USER is unset).
 .PHONY: session
 session: ## Print a dashboard session the running `make run` accepts: USER=… ENVIRONMENT=… ROLE=admin|agent
-	@$(GO) run ./cmd/localapi session -addr $(ADDR) -user "$(USER)" -environment "$(ENVIRONMENT)" -role "$(ROLE)"
+	@$(GO) run ./cmd/localapi session -addr $(ADDR) $(if $(USER),-user "$(USER)") -environment "$(ENVIRONMENT)" -role "$(ROLE)"

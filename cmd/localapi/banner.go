@@ -13,7 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // The banner's ready-made identities.
@@ -50,7 +50,7 @@ func (s *Server) printRoutes(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  METHOD\tPATH\tFUNCTION\tAUTHORIZER")
 	routes := slices.Clone(s.app.Routes)
-	slices.SortStableFunc(routes, func(a, b samapp.Route) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(routes, func(a, b samtemplate.Route) int { return strings.Compare(a.Path, b.Path) })
 	for _, r := range routes {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Method, r.Path, r.Function, s.authorizerLabel(r.Authorizer))
 	}

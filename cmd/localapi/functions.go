@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // functionSet invokes the template's functions by logical id. A function that is still building
@@ -39,12 +39,12 @@ type builtFunctions struct {
 
 // build starts compiling every function of app and the runtime interface emulator, and returns
 // the set that will run them.
-func (s *Server) build(ctx context.Context, app *samapp.App) *functionSet {
+func (s *Server) build(ctx context.Context, app *samtemplate.App) *functionSet {
 	fs := &functionSet{byID: map[string]*pending{}, built: make(chan builtFunctions, 1), ready: make(chan struct{})}
 	for id := range app.Functions {
 		fs.byID[id] = &pending{ready: make(chan struct{})}
 	}
-	fns := slices.SortedFunc(maps.Values(app.Functions), func(a, b *samapp.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
+	fns := slices.SortedFunc(maps.Values(app.Functions), func(a, b *samtemplate.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	dir := filepath.Join(s.stateDir, "build")
 	go func() {
 		start := time.Now()

@@ -14,7 +14,6 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/gateway"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -60,7 +59,7 @@ type Server struct {
 	template  string
 	stateDir  string
 	out       io.Writer
-	app       *samapp.App
+	app       *samtemplate.App
 	idp       *devidp.Provider
 	emu       *emulator.Emulator
 	res       emulator.Resources
@@ -99,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			ln.Close()
 		}
 	}()
-	plain, err := samapp.Load(s.template, samapp.Options{})
+	plain, err := samtemplate.Load(s.template, samtemplate.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +156,7 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 // loadApp reads the template again with the emulator's table and secret in place of the
 // template's, as CloudFormation would resolve the !Refs.
 func (s *Server) loadApp() (err error) {
-	s.app, err = samapp.Load(s.template, samapp.Options{Refs: map[string]string{
+	s.app, err = samtemplate.Load(s.template, samtemplate.Options{Refs: map[string]string{
 		samtemplate.TableResource:  s.res.TableName,
 		samtemplate.SecretResource: s.res.SecretARN,
 	}})

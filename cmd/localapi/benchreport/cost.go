@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/shared/authorizer"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // routeHandlers are the handlers the route functions' main.go files start, by logical id.
@@ -85,7 +85,7 @@ func (c Cost) PerMillion() (dynamo, secrets, lambda, gateway float64) {
 }
 
 // costs measures every action of costActions against the emulator, in this process.
-func costs(ctx context.Context, side *awsSide, app *samapp.App, progress io.Writer) ([]Cost, error) {
+func costs(ctx context.Context, side *awsSide, app *samtemplate.App, progress io.Writer) ([]Cost, error) {
 	fmt.Fprintf(progress, "[bench] cost of each action…\n")
 	var out []Cost
 	var errs []error
@@ -108,7 +108,7 @@ func costs(ctx context.Context, side *awsSide, app *samapp.App, progress io.Writ
 
 // measureCost makes one action twice on a stage of its own, through deps whose clients are
 // metered: the first call fetches the key ring where it needs it, the second is the warm one.
-func measureCost(ctx context.Context, side *awsSide, app *samapp.App, f *samapp.Function, action string) (Cost, error) {
+func measureCost(ctx context.Context, side *awsSide, app *samtemplate.App, f *samtemplate.Function, action string) (Cost, error) {
 	s, err := side.newStage(ctx, f)
 	if err != nil {
 		return Cost{}, err

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -157,7 +156,7 @@ func TestCosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := samapp.Load(tmplPath, samapp.Options{})
+	app, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

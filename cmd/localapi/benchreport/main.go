@@ -34,7 +34,6 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -121,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // cold starts, then runs the init trial of the key authorizer against the SDK floor, into report.
 func coldStarts(ctx context.Context, root string, opts options, progress io.Writer, report *Report) error {
 	tmplPath := filepath.Join(root, "template.yaml")
-	plain, err := samapp.Load(tmplPath, samapp.Options{})
+	plain, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		return err
 	}
@@ -164,8 +163,8 @@ type bootstraps struct{ rie, hostDir, armDir string }
 
 // buildBootstraps builds the template's functions and the baselines for this machine and for
 // linux/arm64, and the runtime interface emulator.
-func buildBootstraps(ctx context.Context, root string, plain *samapp.App, ids []string, progress io.Writer, baselines ...*samapp.Function) (bootstraps, error) {
-	fns := make([]*samapp.Function, 0, len(ids)+len(baselines))
+func buildBootstraps(ctx context.Context, root string, plain *samtemplate.App, ids []string, progress io.Writer, baselines ...*samtemplate.Function) (bootstraps, error) {
+	fns := make([]*samtemplate.Function, 0, len(ids)+len(baselines))
 	for _, id := range ids {
 		fns = append(fns, plain.Functions[id])
 	}
@@ -210,7 +209,7 @@ func startSide(ctx context.Context, root, tmplPath string) (side *awsSide, stop 
 
 // subjectsOf returns the cold-start subjects: every function of the template, then hello world
 // and the SDK floor.
-func subjectsOf(side *awsSide, plain *samapp.App, ids []string, hello, floor *samapp.Function) []subject {
+func subjectsOf(side *awsSide, plain *samtemplate.App, ids []string, hello, floor *samtemplate.Function) []subject {
 	var subjects []subject
 	for _, id := range ids {
 		f := plain.Functions[id]

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -57,7 +56,7 @@ func startEchoWith(t *testing.T, timeout time.Duration, opts Options) (*Function
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	f := &samapp.Function{
+	f := &samtemplate.Function{
 		LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo"),
 		Runtime: "provided.al2023", Handler: "bootstrap", Timeout: timeout, MemorySize: 128,
 		LogFormat: "JSON", ApplicationLogLevel: "INFO",
@@ -67,7 +66,7 @@ func startEchoWith(t *testing.T, timeout time.Duration, opts Options) (*Function
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Build(ctx, root, out, []*samapp.Function{f}, 2); err != nil {
+	if err := Build(ctx, root, out, []*samtemplate.Function{f}, 2); err != nil {
 		t.Fatal(err)
 	}
 	console := &lines{}
@@ -221,7 +220,7 @@ func TestBuildFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	f := &samapp.Function{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")}
+	f := &samtemplate.Function{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")}
 	for _, tt := range []struct {
 		goarch string
 		want   elf.Machine
@@ -231,7 +230,7 @@ func TestBuildFor(t *testing.T) {
 	} {
 		t.Run(tt.goarch, func(t *testing.T) {
 			dir := filepath.Join(out, tt.goarch)
-			if err := BuildFor(context.Background(), root, dir, []*samapp.Function{f}, 1, "linux", tt.goarch); err != nil {
+			if err := BuildFor(context.Background(), root, dir, []*samtemplate.Function{f}, 1, "linux", tt.goarch); err != nil {
 				t.Fatal(err)
 			}
 			bin, err := elf.Open(BootstrapPath(dir, f.LogicalID))
@@ -289,7 +288,7 @@ func TestBuildAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	fns := []*samapp.Function{
+	fns := []*samtemplate.Function{
 		{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
 		{LogicalID: "EchoAgainFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
 	}
@@ -314,7 +313,7 @@ func TestBuildAll(t *testing.T) {
 	if _, err := os.Stat(BootstrapPath(out, "EchoFunction")); err != nil {
 		t.Errorf("after a second build: %v", err)
 	}
-	bad := []*samapp.Function{{LogicalID: "Outside", CodeDir: filepath.Dir(root)}}
+	bad := []*samtemplate.Function{{LogicalID: "Outside", CodeDir: filepath.Dir(root)}}
 	if _, err := BuildAll(context.Background(), root, out, bad); err == nil || !strings.Contains(err.Error(), "outside the module") {
 		t.Errorf("a CodeUri outside the module: got %v, want an error saying so", err)
 	}
