@@ -28,6 +28,7 @@ const (
 // PrintBanner tells the developer what is served and how to call it: the routes, the emulator,
 // the identity provider, and sessions for an admin and an agent as export lines.
 func (s *Server) PrintBanner(w io.Writer) {
+	fmt.Fprintf(w, "\nAPI Tokens page: %s/ (sign in as any user: the local identity provider asks no password)\n", s.URL)
 	fmt.Fprintf(w, "\nAPI Tokens is served on %s\n\n", s.URL)
 	s.printRoutes(w)
 	fmt.Fprintf(w, "\nAWS emulator %s (table %s, secret %s); data kept in %s\n", s.emu.Endpoint, s.res.TableName, SecretName, filepath.Join(s.stateDir, dataFile))

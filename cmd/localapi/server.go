@@ -196,7 +196,12 @@ func (s *Server) handler() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))
-	mux.Handle("/", s.data.afterWrites(gw))
+	// The page's files are served as they are; the API's answers are what may write.
+	page, err := s.withDashboard(s.root, s.data.afterWrites(gw))
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", page)
 	return mux, nil
 }
 
