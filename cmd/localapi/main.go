@@ -5,14 +5,15 @@
 //
 // Usage:
 //
-//	localapi [-addr 127.0.0.1:3000] [-template template.yaml] [-state .localapi] [-parallel N]
+//	localapi [-addr 127.0.0.1:3000] [-template template.yaml] [-state .localapi] [-fresh]
 //	localapi session -user U -environment E -role admin|agent [-addr 127.0.0.1:3000] [-ttl 12h]
 //	localapi provision [-endpoint http://127.0.0.1:4566]
 //
 // provision creates the table and the secret in an emulator started by hand, for
 // `sam local start-api` (see docs/local-run.md).
 //
-// Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+// The table and the key ring are stored in the state folder and put back on the next start;
+// -fresh starts empty. Ctrl-C (SIGINT) or SIGTERM stores them and stops everything it started.
 package main
 
 import (
@@ -22,7 +23,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"sync"
 	"syscall"
 )
@@ -46,8 +46,8 @@ func serveCommand(args []string) int {
 	cfg := Config{}
 	fs.StringVar(&cfg.Addr, "addr", DefaultAddr, "address to serve the API on")
 	fs.StringVar(&cfg.Template, "template", "", "SAM template (default: template.yaml at the repository root)")
-	fs.StringVar(&cfg.StateDir, "state", "", "folder for the build and the signing key (default: .localapi at the repository root)")
-	fs.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "functions built at once")
+	fs.StringVar(&cfg.StateDir, "state", "", "folder for the build, the signing key and the stored data (default: .localapi at the repository root)")
+	fs.BoolVar(&cfg.Fresh, "fresh", false, "start with an empty table and a new key ring, discarding the stored data")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -61,18 +61,33 @@ func serveCommand(args []string) int {
 		fmt.Fprintln(os.Stderr, "localapi:", err)
 		return 1
 	}
+	defer srv.Close()
 	srv.PrintBanner(console)
+	go printKeyWhenReady(ctx, srv, console)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(console, "[localapi] stopping…")
 	case err := <-srv.Failed():
 		fmt.Fprintln(os.Stderr, "localapi:", err)
-		srv.Close()
 		return 1
 	}
 	srv.Close()
 	fmt.Fprintln(console, "[localapi] stopped")
 	return 0
+}
+
+// printKeyWhenReady waits for every function, then prints a key for the documentation's
+// examples.
+func printKeyWhenReady(ctx context.Context, srv *Server, w io.Writer) {
+	if srv.Ready(ctx) != nil {
+		return // Failed reports it
+	}
+	key, err := srv.ExampleKey(ctx)
+	if err != nil {
+		fmt.Fprintln(w, "[localapi] no example key:", err)
+		return
+	}
+	srv.PrintKey(w, key)
 }
 
 // syncWriter serialises writes from the processes' output copiers, so lines never interleave.

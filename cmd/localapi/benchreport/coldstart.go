@@ -132,11 +132,17 @@ func summarize(s subject, samples []sample) ColdStart {
 // once starts a fresh emulator and bootstrap, makes the first call, reads the bootstrap's
 // memory, makes the warm calls, and stops it all.
 func (c *coldBench) once(ctx context.Context, s subject) (sample, error) {
-	var smp sample
 	env, calls, err := s.calls(ctx, 1+c.warmCalls)
 	if err != nil {
-		return smp, err
+		return sample{}, err
 	}
+	return c.start(ctx, s, env, calls)
+}
+
+// start is once with the environment and the events already made.
+func (c *coldBench) start(ctx context.Context, s subject, env map[string]string, calls [][]byte) (sample, error) {
+	var smp sample
+	var err error
 	bootstrap := lambdas.BootstrapPath(c.hostDir, s.fn.LogicalID)
 	if smp.packageInit, err = packageInit(ctx, bootstrap, s.fn, env); err != nil {
 		return smp, err

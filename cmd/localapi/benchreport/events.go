@@ -117,6 +117,12 @@ func calls(ctx context.Context, a *awsSide, app *samtemplate.App, f *samtemplate
 	if err != nil {
 		return nil, nil, err
 	}
+	out, err := s.events(ctx, app, f, n)
+	return s.env, out, err
+}
+
+// events returns n events for f in stage s, as calls describes them.
+func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate.Function, n int) ([][]byte, error) {
 	out := make([][]byte, 0, n)
 	for _, la := range app.LambdaAuthorizers {
 		if la.Function != f.LogicalID {
@@ -126,22 +132,23 @@ func calls(ctx context.Context, a *awsSide, app *samtemplate.App, f *samtemplate
 		// A key never checked before, as a new integration's first call would bring.
 		_, key, err := s.mint(ctx, s.user())
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		for range n {
 			out = append(out, mustJSON(authorizerRequest(rt, key)))
 		}
-		return s.env, out, nil
+		return out, nil
 	}
 
 	rt, ok := findRoute(app, func(r samtemplate.Route) bool { return r.Function == f.LogicalID })
 	if !ok {
-		return nil, nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
+		return nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
 	}
 	var keyCtx map[string]any
+	var err error
 	if app.LambdaAuthorizers[rt.Authorizer] != nil {
 		if _, keyCtx, err = s.keyContext(ctx); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	for i := range n {
@@ -159,7 +166,7 @@ func calls(ctx context.Context, a *awsSide, app *samtemplate.App, f *samtemplate
 			user := s.user()
 			if _, ok := params["id"]; ok {
 				if params["id"], _, err = s.mint(ctx, user); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			out = append(out, mustJSON(sessionRequest(rt, s.deps.Config.Claims, user, params, body)))
@@ -169,7 +176,7 @@ func calls(ctx context.Context, a *awsSide, app *samtemplate.App, f *samtemplate
 			out = append(out, mustJSON(request(rt, params, body)))
 		}
 	}
-	return s.env, out, nil
+	return out, nil
 }
 
 func findRoute(app *samtemplate.App, match func(samtemplate.Route) bool) (samtemplate.Route, bool) {

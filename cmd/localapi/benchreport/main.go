@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
 	fl.BoolVar(&opts.coldStarts, "coldstarts", true, "measure the cold starts")
 	fl.StringVar(&opts.benchtime, "benchtime", "1s", "go test -benchtime of each benchmark")
-	fl.IntVar(&opts.runs, "runs", 5, "cold starts of each function")
+	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 7 there)")
 	fl.IntVar(&opts.warmCalls, "warm", 3, "warm calls after each cold start")
 	fl.StringVar(&opts.out, "out", "", "where to write the report (default build/bench/report.md at the repository root)")
 	if err := fl.Parse(args); err != nil {
@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if opts.coldStarts && ctx.Err() == nil {
-		if report.Cold, err = coldStarts(ctx, root, opts, stderr); err != nil {
+		if err := coldStarts(ctx, root, opts, stderr, report); err != nil {
 			problem(err)
 		}
 	}
@@ -116,60 +116,100 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // coldStarts builds every function (and the hello-world and SDK-floor baselines) for the host and for
-// linux/arm64, stands up the local AWS emulator, and measures each function's cold starts.
-func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, error) {
+// linux/arm64, stands up the local AWS emulator, measures what each action costs, each function's
+// cold starts, then runs the init trial of the key authorizer against the SDK floor, into report.
+func coldStarts(ctx context.Context, root string, opts options, progress io.Writer, report *Report) error {
 	tmplPath := filepath.Join(root, "template.yaml")
 	plain, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ids := slices.Sorted(maps.Keys(plain.Functions))
 	if len(ids) == 0 {
-		return nil, errors.New("the template has no functions")
+		return errors.New("the template has no functions")
 	}
-	fns := make([]*samtemplate.Function, 0, len(ids)+1)
+	hello := baselineFunction(root, "HelloWorld", "hello", plain.Functions[ids[0]])
+	floor := baselineFunction(root, "SDKFloor", "sdkfloor", plain.Functions[ids[0]])
+	b, err := buildBootstraps(ctx, root, plain, ids, progress, hello, floor)
+	if err != nil {
+		return err
+	}
+	side, stop, err := startSide(ctx, root, tmplPath)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	var errs []error
+	report.Costs, err = costs(ctx, side, plain, progress)
+	errs = append(errs, err)
+	subjects := subjectsOf(side, plain, ids, hello, floor)
+	cb := &coldBench{rie: b.rie, hostDir: b.hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
+	fmt.Fprintf(progress, "[bench] %d cold starts of each of %d functions…\n", opts.runs, len(subjects))
+	out, err := cb.measureAll(ctx, subjects)
+	errs = append(errs, err)
+	for i := range out {
+		if out[i].SizeARM64, err = fileSize(b.armDir, out[i].Function); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	report.Cold = out
+	report.InitTrial, err = initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
+	return errors.Join(append(errs, err)...)
+}
+
+// bootstraps says where buildBootstraps put the binaries.
+type bootstraps struct{ rie, hostDir, armDir string }
+
+// buildBootstraps builds the template's functions and the baselines for this machine and for
+// linux/arm64, and the runtime interface emulator.
+func buildBootstraps(ctx context.Context, root string, plain *samtemplate.App, ids []string, progress io.Writer, baselines ...*samtemplate.Function) (bootstraps, error) {
+	fns := make([]*samtemplate.Function, 0, len(ids)+len(baselines))
 	for _, id := range ids {
 		fns = append(fns, plain.Functions[id])
 	}
-	hello := baselineFunction(root, "HelloWorld", "hello", fns[0])
-	floor := baselineFunction(root, "SDKFloor", "sdkfloor", fns[0])
-	fns = append(fns, hello, floor)
-
+	fns = append(fns, baselines...)
 	outDir := filepath.Join(root, "build", "bench")
-	hostDir, armDir := filepath.Join(outDir, "host"), filepath.Join(outDir, "arm64")
+	b := bootstraps{hostDir: filepath.Join(outDir, "host"), armDir: filepath.Join(outDir, "arm64")}
 	start := time.Now()
 	fmt.Fprintf(progress, "[bench] building %d bootstraps for %s/%s and linux/arm64, and the runtime interface emulator…\n",
 		len(fns), runtime.GOOS, runtime.GOARCH)
-	rie, err := lambdas.BuildEmulator(ctx, root, outDir)
-	if err != nil {
-		return nil, err
+	var err error
+	if b.rie, err = lambdas.BuildEmulator(ctx, root, outDir); err != nil {
+		return b, err
 	}
-	if err := lambdas.Build(ctx, root, hostDir, fns, runtime.NumCPU()); err != nil {
-		return nil, err
+	if err := lambdas.Build(ctx, root, b.hostDir, fns, runtime.NumCPU()); err != nil {
+		return b, err
 	}
-	if err := lambdas.BuildFor(ctx, root, armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
-		return nil, err
+	if err := lambdas.BuildFor(ctx, root, b.armDir, fns, runtime.NumCPU(), "linux", "arm64"); err != nil {
+		return b, err
 	}
 	fmt.Fprintf(progress, "[bench] built in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return b, nil
+}
 
+// startSide starts the local AWS emulator for the measurements; stop ends it.
+func startSide(ctx context.Context, root, tmplPath string) (side *awsSide, stop func(), err error) {
 	emu, err := emulator.Start(ctx, root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer emu.Stop()
 	awsCfg, err := emu.Config(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("emulator config: %w", err)
+	if err == nil {
+		var tmpl *samtemplate.Template
+		if tmpl, err = samtemplate.Open(tmplPath); err == nil {
+			// Connections the emulator closes are not worth a warning amid the report's progress.
+			awsCfg.Logger = logging.Nop{}
+			return &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}, emu.Stop, nil
+		}
 	}
-	tmpl, err := samtemplate.Open(tmplPath)
-	if err != nil {
-		return nil, err
-	}
-	// Connections the emulator closes are not worth a warning amid the report's progress.
-	awsCfg.Logger = logging.Nop{}
-	side := &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}
+	emu.Stop()
+	return nil, nil, fmt.Errorf("emulator: %w", err)
+}
 
-	var errs []error
+// subjectsOf returns the cold-start subjects: every function of the template, then hello world
+// and the SDK floor.
+func subjectsOf(side *awsSide, plain *samtemplate.App, ids []string, hello, floor *samtemplate.Function) []subject {
 	var subjects []subject
 	for _, id := range ids {
 		f := plain.Functions[id]
@@ -188,20 +228,29 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		return nil, slices.Repeat([][]byte{[]byte(`{}`)}, n), nil
 	}
 	greeting := func(b []byte) string { return strings.Trim(string(b), `"`) }
-	subjects = append(subjects,
+	return append(subjects,
 		subject{fn: hello, baseline: true, calls: greet, answer: greeting},
 		subject{fn: floor, floor: true, calls: greet, answer: greeting})
+}
 
-	cb := &coldBench{rie: rie, hostDir: hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
-	fmt.Fprintf(progress, "[bench] %d cold starts of each of %d functions…\n", opts.runs, len(subjects))
-	out, err := cb.measureAll(ctx, subjects)
-	errs = append(errs, err)
-	for i := range out {
-		if out[i].SizeARM64, err = fileSize(armDir, out[i].Function); err != nil {
-			errs = append(errs, err)
+// initTrial runs the init trial on the key authorizer, the SDK floor and hello world among
+// subjects.
+func initTrial(ctx context.Context, cb *coldBench, subjects []subject, n int) (*InitTrial, error) {
+	find := func(match func(subject) bool) (subject, bool) {
+		i := slices.IndexFunc(subjects, match)
+		if i < 0 {
+			return subject{}, false
 		}
+		return subjects[i], true
 	}
-	return out, errors.Join(errs...)
+	auth, ok1 := find(func(s subject) bool { return s.authorizer })
+	floor, ok2 := find(func(s subject) bool { return s.floor })
+	hello, ok3 := find(func(s subject) bool { return s.baseline })
+	if !ok1 || !ok2 || !ok3 || ctx.Err() != nil {
+		return nil, errors.New("init trial: the key authorizer, the SDK floor or hello world is missing")
+	}
+	fmt.Fprintf(cb.progress, "[bench] init trial: key authorizer, SDK floor and hello world, %d starts each, in turn…\n", n)
+	return cb.initTrial(ctx, auth, floor, hello, n)
 }
 
 // machine describes this machine.

@@ -185,7 +185,22 @@ func passing() *Report {
 			// Larger than any function, so that the size target shows it is left out.
 			{Function: "SDKFloor", Floor: true, Runs: 5, Init: 5500 * time.Microsecond, PackageInit: 1500 * time.Microsecond, SizeARM64: 11 << 20, Answer: "hello, world"},
 		},
+		InitTrial: trial(
+			[]float64{5.6, 5.9, 5.7, 6.1, 5.8, 5.5, 6.0},
+			[]float64{5.5, 5.6, 5.4, 5.9, 5.7, 5.3, 5.8},
+			[]float64{3.1, 3.0, 3.2, 2.9, 3.0, 3.1, 3.0}),
 	}
+}
+
+// trial is an init trial of the given starts, in milliseconds.
+func trial(auth, floor, hello []float64) *InitTrial {
+	ds := func(xs []float64) (out []time.Duration) {
+		for _, x := range xs {
+			out = append(out, time.Duration(x*float64(time.Millisecond)))
+		}
+		return out
+	}
+	return &InitTrial{Authorizer: ds(auth), Floor: ds(floor), Hello: ds(hello)}
 }
 
 func TestTargets(t *testing.T) {
@@ -202,13 +217,14 @@ func TestTargets(t *testing.T) {
 			map[string]string{"authorizer warm check ≤ 10 allocations": "11"}},
 		{"no warm-check benchmark", func(r *Report) { r.Benches = r.Benches[1:] },
 			map[string]string{"authorizer warm check ≤ 2 µs": "not measured", "authorizer warm check ≤ 10 allocations": "not measured"}},
-		{"slow authorizer init", func(r *Report) { r.Cold[0].Init = 4800 * time.Microsecond },
-			map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.60 ×"}},
-		{"slow authorizer init, shortest runs too", func(r *Report) {
-			r.Cold[0].Init, r.Cold[0].InitMin, r.Cold[2].InitMin = 4800*time.Microsecond, 4*time.Millisecond, 2*time.Millisecond
-		}, map[string]string{"authorizer init ≤ 1.5 × hello-world's": "4.8 ms vs 3.0 ms: 1.60 ×; shortest runs 4.0 ms vs 2.0 ms: 2.00 ×"}},
-		{"no baseline", func(r *Report) { r.Cold = r.Cold[:2] },
-			map[string]string{"authorizer init ≤ 1.5 × hello-world's": "not measured"}},
+		{"slow authorizer init, paired and shortest too", func(r *Report) {
+			r.InitTrial.Authorizer = trial([]float64{6.2, 6.5, 6.3, 6.7, 6.4, 6.1, 6.6}, nil, nil).Authorizer
+		}, map[string]string{authInitTarget: "6.4 ms vs 5.6 ms (+0.80 ms); paired +0.80 ms; shortest 6.1 ms vs 5.3 ms; hello world 3.0 ms; 7 starts each, in turn"}},
+		{"fewer than 7 starts", func(r *Report) {
+			r.InitTrial.Authorizer, r.InitTrial.Floor = r.InitTrial.Authorizer[:6], r.InitTrial.Floor[:6]
+		}, map[string]string{authInitTarget: "6 starts each, want at least 7"}},
+		{"no trial", func(r *Report) { r.InitTrial = nil },
+			map[string]string{authInitTarget: "not measured"}},
 		{"a large bootstrap", func(r *Report) { r.Cold[1].SizeARM64 = 12<<20 + 1 },
 			map[string]string{"every arm64 bootstrap ≤ 12 MB": "largest 12.0 MB (MeFunction)"}},
 		{"a size missing", func(r *Report) { r.Cold[1].SizeARM64 = 0 },
@@ -241,26 +257,27 @@ func TestTargets(t *testing.T) {
 	}
 }
 
-func TestTargetsUnsure(t *testing.T) {
+const authInitTarget = "authorizer init ≤ SDK floor's + 0.5 ms"
+
+func TestInitTrialUnsure(t *testing.T) {
+	floor := []float64{5.5, 5.6, 5.4, 5.9, 5.7, 5.3, 5.8}
 	for _, tt := range []struct {
-		name                    string
-		auth, authMin, helloMin time.Duration
-		wantPass, wantUnsure    bool
-		wantMeasured            string
+		name                 string
+		auth                 []float64
+		wantPass, wantUnsure bool
 	}{
-		{"medians pass, shortest runs fail", 4 * time.Millisecond, 3500 * time.Microsecond, 2 * time.Millisecond, true, true,
-			"4.0 ms vs 3.0 ms: 1.33 ×; shortest runs 3.5 ms vs 2.0 ms: 1.75 ×"},
-		{"medians fail, shortest runs pass", 6 * time.Millisecond, 2900 * time.Microsecond, 2 * time.Millisecond, false, true,
-			"6.0 ms vs 3.0 ms: 2.00 ×; shortest runs 2.9 ms vs 2.0 ms: 1.45 ×"},
-		{"both pass", 4 * time.Millisecond, 2900 * time.Microsecond, 2 * time.Millisecond, true, false,
-			"4.0 ms vs 3.0 ms: 1.33 ×; shortest runs 2.9 ms vs 2.0 ms: 1.45 ×"},
+		{"all agree it passes", []float64{5.6, 5.9, 5.7, 6.1, 5.8, 5.5, 6.0}, true, false},
+		// The medians differ by 0.3 ms, but most starts by 0.6 ms from the floor start beside them.
+		{"medians pass, paired fail", []float64{6.1, 6.2, 6.0, 5.9, 5.7, 5.9, 5.8}, true, true},
+		{"medians fail, shortest pass", []float64{6.3, 6.4, 6.2, 6.6, 6.5, 5.6, 6.7}, false, true},
+		{"all agree it fails", []float64{7.0, 7.1, 6.9, 7.4, 7.2, 6.8, 7.3}, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := passing()
-			r.Cold[0].Init, r.Cold[0].InitMin, r.Cold[2].InitMin = tt.auth, tt.authMin, tt.helloMin
+			r.InitTrial.Authorizer, r.InitTrial.Floor = trial(tt.auth, floor, nil).Authorizer, trial(floor, nil, nil).Authorizer
 			got := r.Targets()[2]
-			if got.Pass != tt.wantPass || got.Unsure != tt.wantUnsure || got.Measured != tt.wantMeasured {
-				t.Errorf("got pass=%v unsure=%v %q, want pass=%v unsure=%v %q", got.Pass, got.Unsure, got.Measured, tt.wantPass, tt.wantUnsure, tt.wantMeasured)
+			if got.Name != authInitTarget || got.Pass != tt.wantPass || got.Unsure != tt.wantUnsure {
+				t.Errorf("got %q pass=%v unsure=%v (%s), want pass=%v unsure=%v", got.Name, got.Pass, got.Unsure, got.Measured, tt.wantPass, tt.wantUnsure)
 			}
 			md := r.Markdown()
 			if tt.wantUnsure != strings.Contains(md, "| **unsure** |") {
@@ -295,6 +312,7 @@ func TestMarkdownBusyMachine(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	r := passing()
 	r.Cold[0].Init, r.Cold[0].InitMin = 6*time.Millisecond, 5100*time.Microsecond
+	r.InitTrial.Authorizer = trial([]float64{6.2, 6.5, 6.3, 6.7, 6.4, 6.1, 6.6}, nil, nil).Authorizer
 	r.Problems = []string{"function X | failed\nbadly"}
 	md := r.Markdown()
 	for _, want := range []string{
@@ -304,8 +322,8 @@ func TestMarkdown(t *testing.T) {
 		"| load average (1 min) | 0.42 at the start, 1.50 at the end |",
 		"| authorizer warm check ≤ 2 µs | 856 ns | pass |",
 		"| authorizer warm check ≤ 10 allocations | 7 | pass |",
-		"| authorizer init ≤ 1.5 × hello-world's | 6.0 ms vs 3.0 ms: 2.00 × | **FAIL** |",
-		"It is judged on the medians.\n",
+		"| authorizer init ≤ SDK floor's + 0.5 ms | 6.4 ms vs 5.6 ms (+0.80 ms); paired +0.80 ms; shortest 6.1 ms vs 5.3 ms; hello world 3.0 ms; 7 starts each, in turn | **FAIL** |",
+		"authorizer start less the floor start beside it.\n",
 		"| nothing in init that could wait | see What init does, below | reviewed |",
 		"| every arm64 bootstrap ≤ 12 MB | largest 10.0 MB (AuthorizerFunction) | pass |",
 		"`go test -bench -benchmem -benchtime 1s`",

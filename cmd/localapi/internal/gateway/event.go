@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,6 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 		RouteKey:       rt.Key(),
 		RawPath:        r.URL.EscapedPath(),
 		RawQueryString: r.URL.RawQuery,
-		Headers:        map[string]string{},
 		PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey:     rt.Key(),
@@ -56,33 +56,8 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 			},
 		},
 	}
-	for name, values := range r.Header {
-		name = strings.ToLower(name)
-		if name == "cookie" {
-			for _, v := range values {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						ev.Cookies = append(ev.Cookies, c)
-					}
-				}
-			}
-			continue
-		}
-		ev.Headers[name] = strings.Join(values, ",")
-	}
-	ev.Headers["host"] = r.Host
-	ev.Headers["x-forwarded-for"] = sourceIP
-	ev.Headers["x-forwarded-proto"] = "http"
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
-		ev.Headers["x-forwarded-port"] = port
-	}
-	ev.Headers["x-amzn-trace-id"] = traceID(now)
-	if q := r.URL.Query(); len(q) > 0 {
-		ev.QueryStringParameters = map[string]string{}
-		for k, v := range q {
-			ev.QueryStringParameters[k] = strings.Join(v, ",")
-		}
-	}
+	ev.Headers, ev.Cookies = headers(r, sourceIP, now)
+	ev.QueryStringParameters = queryParameters(r.URL.RawQuery)
 	if len(body) > 0 {
 		if isText(r.Header.Get("Content-Type"), body) {
 			ev.Body = string(body)
@@ -92,6 +67,35 @@ func buildEvent(r *http.Request, body []byte, rt route, params map[string]string
 		}
 	}
 	return ev
+}
+
+// headers returns the request's headers as payload format 2.0 has them, lower-cased with
+// repeated values joined by commas and the ones API Gateway adds, and its cookies apart.
+func headers(r *http.Request, sourceIP string, now time.Time) (map[string]string, []string) {
+	h := map[string]string{}
+	var cookies []string
+	for name, values := range r.Header {
+		name = strings.ToLower(name)
+		if name == "cookie" {
+			for _, v := range values {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		h[name] = strings.Join(values, ",")
+	}
+	h["host"] = r.Host
+	h["x-forwarded-for"] = sourceIP
+	h["x-forwarded-proto"] = "http"
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		h["x-forwarded-port"] = port
+	}
+	h["x-amzn-trace-id"] = traceID(now)
+	return h, cookies
 }
 
 // authorizerEvent returns the REQUEST event a Lambda authorizer with payload format 2.0 gets.
@@ -117,15 +121,42 @@ func routeARN(apiID, method, rawPath string) string {
 	return fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s%s", Region, AccountID, apiID, Stage, method, rawPath)
 }
 
-// isText reports whether a body reaches the integration as text rather than base64: text,
-// JSON, XML, JavaScript and form bodies that are valid UTF-8, and bodies without a content
-// type that are.
-func isText(contentType string, body []byte) bool {
-	if !utf8.Valid(body) {
-		return false
+// queryParameters returns the query's parameters as payload format 2.0 has them: repeated names
+// joined by commas. API Gateway documents that a ";" in a query string splits the data, so a
+// ";" separates pairs as "&" does; Go's url.ParseQuery would drop such a pair instead. A value
+// whose escapes are malformed is kept as sent rather than dropped.
+func queryParameters(raw string) map[string]string {
+	if raw == "" {
+		return nil
 	}
-	if contentType == "" {
-		return true
+	params := map[string]string{}
+	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, value, _ := strings.Cut(pair, "=")
+		name, value = unescapeQuery(name), unescapeQuery(value)
+		if old, ok := params[name]; ok {
+			value = old + "," + value
+		}
+		params[name] = value
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	return params
+}
+
+func unescapeQuery(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// isText reports whether a body reaches the integration as text rather than base64: text,
+// JSON, XML and JavaScript bodies that are valid UTF-8. As on API Gateway, a form body
+// (application/x-www-form-urlencoded) and a body without a content type arrive base64-encoded.
+func isText(contentType string, body []byte) bool {
+	if !utf8.Valid(body) || contentType == "" {
+		return false
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -135,7 +166,7 @@ func isText(contentType string, body []byte) bool {
 	case strings.HasPrefix(mt, "text/"),
 		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"),
 		mt == "application/json", mt == "application/xml", mt == "application/javascript",
-		mt == "application/x-www-form-urlencoded", mt == "application/graphql":
+		mt == "application/graphql":
 		return true
 	}
 	return false

@@ -300,17 +300,12 @@ func (g *Gateway) answer(w http.ResponseWriter, a answer) int {
 }
 
 // writeResult translates a payload format 2.0 result into the response. A result without
-// statusCode is, as API Gateway reads it, a 200 JSON body.
+// statusCode is, as API Gateway reads it, a 200 JSON body; a bare JSON string is sent as the
+// string itself.
 func writeResult(w http.ResponseWriter, result []byte) (int, error) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(result, &probe) != nil || probe["statusCode"] == nil {
-		if !json.Valid(result) {
-			return 0, errors.New("the result is not JSON")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(result)
-		return http.StatusOK, nil
+		return writeBare(w, result)
 	}
 	var resp events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(result, &resp); err != nil {
@@ -332,15 +327,28 @@ func writeResult(w http.ResponseWriter, result []byte) (int, error) {
 	for k, v := range resp.Headers {
 		h.Set(k, v)
 	}
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
+	// multiValueHeaders belongs to payload format 1.0: API Gateway ignores it in a 2.0 result.
 	for _, c := range resp.Cookies {
 		h.Add("Set-Cookie", c)
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(body)
 	return resp.StatusCode, nil
+}
+
+// writeBare sends a result that is not a response object: valid JSON becomes a 200 JSON body,
+// and a JSON string becomes its text, without the quotes.
+func writeBare(w http.ResponseWriter, result []byte) (int, error) {
+	if !json.Valid(result) {
+		return 0, errors.New("the result is not JSON")
+	}
+	body := result
+	var s string
+	if json.Unmarshal(result, &s) == nil {
+		body = []byte(s)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	return http.StatusOK, nil
 }

@@ -138,6 +138,48 @@ func TestBuildEvent(t *testing.T) {
 			t.Errorf("query %v, cookies %v; want none", ev.QueryStringParameters, ev.Cookies)
 		}
 	})
+	for _, tt := range []struct{ name, contentType, body, want string }{
+		{"form body", "application/x-www-form-urlencoded", "a=1&b=2", "YT0xJmI9Mg=="},
+		{"form body with a charset", "application/x-www-form-urlencoded; charset=utf-8", "a=1", "YT0x"},
+		{"body without a content type", "", "hello", "aGVsbG8="},
+	} {
+		t.Run(tt.name+" arrives base64-encoded", func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/v1/hooks/x", nil)
+			if tt.contentType != "" {
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			ev := buildEvent(r, []byte(tt.body), rt, nil, "api1", "req1", now)
+			if !ev.IsBase64Encoded || ev.Body != tt.want {
+				t.Errorf("body %q, isBase64Encoded %v; want %q, true", ev.Body, ev.IsBase64Encoded, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		query string
+		want  map[string]string
+	}{
+		{"a=1;b=2", map[string]string{"a": "1", "b": "2"}},
+		{"q=abcd;20&x=%3B", map[string]string{"q": "abcd", "20": "", "x": ";"}},
+		{"tag=a;tag=b&tag=c", map[string]string{"tag": "a,b,c"}},
+		{"bad=%zz&ok=1", map[string]string{"bad": "%zz", "ok": "1"}},
+		{"a+b=c+d", map[string]string{"a b": "c d"}},
+	} {
+		t.Run("query "+tt.query, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/v1/hooks/x?"+tt.query, nil)
+			ev := buildEvent(r, nil, rt, nil, "api1", "req1", now)
+			if ev.RawQueryString != tt.query {
+				t.Errorf("rawQueryString = %q, want %q", ev.RawQueryString, tt.query)
+			}
+			if len(ev.QueryStringParameters) != len(tt.want) {
+				t.Errorf("queryStringParameters = %q, want %q", ev.QueryStringParameters, tt.want)
+			}
+			for k, v := range tt.want {
+				if got, ok := ev.QueryStringParameters[k]; !ok || got != v {
+					t.Errorf("parameter %q = %q (%v), want %q", k, got, ok, v)
+				}
+			}
+		})
+	}
 	t.Run("authorizer event", func(t *testing.T) {
 		r := httptest.NewRequest("POST", "http://127.0.0.1:3000/v1/hooks/x?a=1", nil)
 		ev := buildEvent(r, nil, rt, map[string]string{"source": "x"}, "api1", "req1", now)
@@ -357,11 +399,12 @@ func TestWriteResult(t *testing.T) {
 		{"plain", `{"statusCode":201,"headers":{"Content-Type":"application/json","Location":"/v1/tokens/1"},"body":"{\"id\":1}"}`,
 			201, `{"id":1}`, map[string][]string{"Content-Type": {"application/json"}, "Location": {"/v1/tokens/1"}}},
 		{"no content type is not sniffed", `{"statusCode":204}`, 204, "", map[string][]string{"Content-Type": nil}},
-		{"base64, multi-value headers and cookies",
-			`{"statusCode":200,"isBase64Encoded":true,"body":"AAEC/w==","multiValueHeaders":{"X-Multi":["a","b"]},"cookies":["a=1; Path=/","b=2"]}`,
-			200, "\x00\x01\x02\xff", map[string][]string{"X-Multi": {"a", "b"}, "Set-Cookie": {"a=1; Path=/", "b=2"}}},
+		{"base64 and cookies; multiValueHeaders is not part of format 2.0",
+			`{"statusCode":200,"isBase64Encoded":true,"body":"AAEC/w==","headers":{"X-One":"1"},"multiValueHeaders":{"X-Multi":["a","b"],"X-One":["2"]},"cookies":["a=1; Path=/","b=2"]}`,
+			200, "\x00\x01\x02\xff", map[string][]string{"X-Multi": nil, "X-One": {"1"}, "Set-Cookie": {"a=1; Path=/", "b=2"}}},
 		{"without statusCode", `{"hello":"world"}`, 200, `{"hello":"world"}`, map[string][]string{"Content-Type": {"application/json"}}},
-		{"a JSON string", `"hi"`, 200, `"hi"`, nil},
+		{"a bare JSON string is sent as the string itself", `"Hello from Lambda!"`, 200, `Hello from Lambda!`, map[string][]string{"Content-Type": {"application/json"}}},
+		{"a JSON string holding escapes", `"line\n\"quoted\""`, 200, "line\n\"quoted\"", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

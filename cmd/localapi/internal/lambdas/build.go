@@ -60,20 +60,14 @@ func BuildFor(ctx context.Context, root, outDir string, fns []*samtemplate.Funct
 }
 
 func buildFunction(ctx context.Context, root, outDir string, f *samtemplate.Function, goos, goarch string) error {
-	if f.Runtime != "" && !strings.HasPrefix(f.Runtime, "provided") {
-		return fmt.Errorf("function %s: runtime %s: the local run builds Go functions for provided runtimes only", f.LogicalID, f.Runtime)
-	}
-	pkg, err := filepath.Rel(root, f.CodeDir)
-	if err != nil || strings.HasPrefix(pkg, "..") {
-		return fmt.Errorf("function %s: CodeUri %s lies outside the module", f.LogicalID, f.CodeDir)
-	}
-	if _, err := os.Stat(f.CodeDir); err != nil {
-		return fmt.Errorf("function %s: %w", f.LogicalID, err)
+	pkg, err := functionPackage(root, f)
+	if err != nil {
+		return err
 	}
 	env := []string{"CGO_ENABLED=0", "GOOS=" + goos, "GOARCH=" + goarch}
 	err = goBuild(ctx, root, env,
 		"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
-		"-o", BootstrapPath(outDir, f.LogicalID), "./"+filepath.ToSlash(pkg))
+		"-o", BootstrapPath(outDir, f.LogicalID), pkg)
 	if err != nil {
 		return fmt.Errorf("function %s: %w", f.LogicalID, err)
 	}
@@ -90,4 +84,65 @@ func goBuild(ctx context.Context, dir string, env []string, args ...string) erro
 		return fmt.Errorf("go build %s: %w\n%s", args[len(args)-1], err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// BuildAll compiles every function and the Runtime Interface Emulator for this machine in one
+// `go build`, so that the packages they share compile once and the go command schedules every
+// compile and link over the CPUs, and returns the emulator's path. Each binary is built into
+// outDir/bin, where the go command finds it up to date on the next start and skips the link,
+// and is linked to BootstrapPath(outDir, LogicalID).
+func BuildAll(ctx context.Context, root, outDir string, fns []*samtemplate.Function) (string, error) {
+	bin := filepath.Join(outDir, "bin")
+	pkgs := []string{rieModule}
+	byName := map[string]string{"aws-lambda-rie": rieModule}
+	for _, f := range fns {
+		pkg, err := functionPackage(root, f)
+		if err != nil {
+			return "", err
+		}
+		if other, ok := byName[filepath.Base(pkg)]; ok && other != pkg {
+			return "", fmt.Errorf("function %s: its folder's name %s is another function's too", f.LogicalID, filepath.Base(pkg))
+		}
+		if _, ok := byName[filepath.Base(pkg)]; !ok {
+			byName[filepath.Base(pkg)] = pkg
+			pkgs = append(pkgs, pkg)
+		}
+	}
+	args := append([]string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin + "/"}, pkgs...)
+	if err := goBuild(ctx, root, []string{"CGO_ENABLED=0"}, args...); err != nil {
+		return "", err
+	}
+	for _, f := range fns {
+		pkg, _ := functionPackage(root, f)
+		if err := link(filepath.Join(bin, filepath.Base(pkg)), BootstrapPath(outDir, f.LogicalID)); err != nil {
+			return "", fmt.Errorf("function %s: %w", f.LogicalID, err)
+		}
+	}
+	return filepath.Join(bin, "aws-lambda-rie"), nil
+}
+
+// link makes to name the same file as from, replacing what was there.
+func link(from, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	if err := os.Remove(to); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.Link(from, to)
+}
+
+// functionPackage returns the package path, relative to root, that builds f.
+func functionPackage(root string, f *samtemplate.Function) (string, error) {
+	if f.Runtime != "" && !strings.HasPrefix(f.Runtime, "provided") {
+		return "", fmt.Errorf("function %s: runtime %s: the local run builds Go functions for provided runtimes only", f.LogicalID, f.Runtime)
+	}
+	pkg, err := filepath.Rel(root, f.CodeDir)
+	if err != nil || strings.HasPrefix(pkg, "..") {
+		return "", fmt.Errorf("function %s: CodeUri %s lies outside the module", f.LogicalID, f.CodeDir)
+	}
+	if _, err := os.Stat(f.CodeDir); err != nil {
+		return "", fmt.Errorf("function %s: %w", f.LogicalID, err)
+	}
+	return "./" + filepath.ToSlash(pkg), nil
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -240,5 +242,79 @@ func TestBuildFor(t *testing.T) {
 				t.Errorf("machine: got %v, want %v", bin.Machine, tt.want)
 			}
 		})
+	}
+}
+
+// TestStartWhenAnotherProcessTookThePort provokes the collision a start can meet: the port
+// chosen for the emulator is bound by someone else before the emulator binds it. The emulator
+// then exits, while a dial to the port would still succeed; the start must notice and retry
+// on other ports.
+func TestStartWhenAnotherProcessTookThePort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	calls := 0
+	pickPorts = func(n int) ([]int, error) {
+		calls++
+		ports, err := freePorts(n)
+		if calls == 1 && err == nil {
+			ports[0] = takenPort
+		}
+		return ports, err
+	}
+	t.Cleanup(func() { pickPorts = freePorts })
+
+	fn, _ := startEcho(t, 3*time.Second)
+	if calls < 2 {
+		t.Errorf("ports chosen %d times, want a second choice after the collision", calls)
+	}
+	if strings.Contains(fn.url, ":"+strconv.Itoa(takenPort)+"/") {
+		t.Errorf("the function's address %s is the port another process holds", fn.url)
+	}
+	if _, err := invoke(t, fn, "/ok"); err != nil {
+		t.Errorf("invoke after the collision: %v", err)
+	}
+}
+
+func TestBuildAll(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function")
+	}
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	fns := []*samtemplate.Function{
+		{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
+		{LogicalID: "EchoAgainFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")},
+	}
+	rie, err := BuildAll(context.Background(), root, out, fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.Stat(BootstrapPath(out, "EchoFunction"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := os.Stat(BootstrapPath(out, "EchoAgainFunction")); err != nil || !os.SameFile(first, again) {
+		t.Errorf("the two functions of one folder: %v; want one binary linked twice", err)
+	}
+	if _, err := os.Stat(rie); err != nil {
+		t.Errorf("runtime interface emulator: %v", err)
+	}
+	// A second build replaces the links with the binaries it finds up to date.
+	if _, err := BuildAll(context.Background(), root, out, fns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(BootstrapPath(out, "EchoFunction")); err != nil {
+		t.Errorf("after a second build: %v", err)
+	}
+	bad := []*samtemplate.Function{{LogicalID: "Outside", CodeDir: filepath.Dir(root)}}
+	if _, err := BuildAll(context.Background(), root, out, bad); err == nil || !strings.Contains(err.Error(), "outside the module") {
+		t.Errorf("a CodeUri outside the module: got %v, want an error saying so", err)
 	}
 }

@@ -70,8 +70,11 @@ func StartWith(ctx context.Context, rie, bootstrap string, f *samtemplate.Functi
 	return nil, fmt.Errorf("start %s under the runtime interface emulator: %w", f.LogicalID, lastErr)
 }
 
+// pickPorts chooses the emulator's two ports; a test replaces it to provoke a collision.
+var pickPorts = freePorts
+
 func startOnce(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
-	ports, err := freePorts(2)
+	ports, err := pickPorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -104,25 +107,38 @@ func startOnce(ctx context.Context, rie, bootstrap string, f *samtemplate.Functi
 		client:  &http.Client{},
 	}
 	go func() { _ = cmd.Wait(); close(fn.done) }()
+	if err := fn.awaitListening(ctx, ports); err != nil {
+		fn.Stop()
+		return nil, err
+	}
+	return fn, nil
+}
 
+// awaitListening waits until the emulator process itself listens on both of its ports. The
+// ports were free when chosen but another process may have bound one since; then the emulator
+// exits (bind: address already in use) while a dial would reach the other process, so only
+// the listening sockets of the emulator's own process count.
+func (fn *Function) awaitListening(ctx context.Context, ports []int) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-fn.done:
-			return nil, errors.New("the emulator exited while starting")
+			return errors.New("the emulator exited while starting")
 		case <-ctx.Done():
-			fn.Stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return fn, nil
+		ready := true
+		for _, port := range ports {
+			ok, err := proctree.Listens(fn.cmd.Process.Pid, port)
+			ready = ready && ok && err == nil
+		}
+		if ready {
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fn.Stop()
-	return nil, errors.New("the emulator did not listen within 15s")
+	return errors.New("the emulator did not listen within 15s")
 }
 
 // Environment returns the variables a function runs with: those Lambda sets for a provided

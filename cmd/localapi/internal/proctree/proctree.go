@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // Descendants returns the ids of every living process whose chain of parents includes pid.
@@ -53,4 +54,51 @@ func parentOf(pid int) (int, bool) {
 	}
 	pp, err := strconv.Atoi(string(fields[1]))
 	return pp, err == nil
+}
+
+// Listens reports whether process pid itself holds a listening TCP socket on port: a socket in
+// state LISTEN on that port in /proc/net/tcp or tcp6 whose inode is one of the process's open
+// files. A readiness check that only dials the port cannot tell the process it started from
+// another one that bound the port first.
+func Listens(pid, port int) (bool, error) {
+	inodes, err := socketInodes(pid)
+	if err != nil {
+		return false, err
+	}
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/net/" + table)
+		if err != nil {
+			continue // no IPv6 on this machine
+		}
+		for _, line := range bytes.Split(b, []byte("\n"))[1:] {
+			f := bytes.Fields(line)
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			if len(f) < 10 || string(f[3]) != "0A" {
+				continue
+			}
+			_, hexPort, ok := bytes.Cut(f[1], []byte(":"))
+			p, err := strconv.ParseInt(string(hexPort), 16, 32)
+			if ok && err == nil && int(p) == port && inodes[string(f[9])] {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// socketInodes returns the inodes of the sockets process pid has open.
+func socketInodes(pid int) (map[string]bool, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list the files of process %d: %w", pid, err)
+	}
+	inodes := map[string]bool{}
+	for _, e := range entries {
+		target, err := os.Readlink(dir + "/" + e.Name())
+		if inode, ok := strings.CutPrefix(target, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	return inodes, nil
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
+)
+
+// functionSet invokes the template's functions by logical id. A function that is still building
+// or starting is waited for, never refused: the API answers before the last build ends.
+type functionSet struct {
+	byID  map[string]*pending
+	built chan builtFunctions
+	ready chan struct{}
+	err   error
+}
+
+// pending is one function: ready is closed once fn runs or err says why it cannot.
+type pending struct {
+	ready chan struct{}
+	fn    *lambdas.Function
+	err   error
+}
+
+type builtFunctions struct {
+	rie, dir string
+	err      error
+}
+
+// build starts compiling every function of app and the runtime interface emulator, and returns
+// the set that will run them.
+func (s *Server) build(ctx context.Context, app *samtemplate.App) *functionSet {
+	fs := &functionSet{byID: map[string]*pending{}, built: make(chan builtFunctions, 1), ready: make(chan struct{})}
+	for id := range app.Functions {
+		fs.byID[id] = &pending{ready: make(chan struct{})}
+	}
+	fns := slices.SortedFunc(maps.Values(app.Functions), func(a, b *samtemplate.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
+	dir := filepath.Join(s.stateDir, "build")
+	go func() {
+		start := time.Now()
+		s.say("building %d functions and the runtime interface emulator…", len(fns))
+		rie, err := lambdas.BuildAll(ctx, s.root, dir, fns)
+		if err == nil {
+			s.say("built in %s", time.Since(start).Round(100*time.Millisecond))
+		}
+		fs.built <- builtFunctions{rie: rie, dir: dir, err: err}
+	}()
+	return fs
+}
+
+// startFunctions waits for the build, then runs every function under its own emulator process,
+// all at once, and reports one that dies.
+func (s *Server) startFunctions(ctx context.Context) {
+	fs := s.functions
+	b := <-fs.built
+	env := s.functionEnvironment()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for id, p := range fs.byID {
+		wg.Go(func() {
+			if p.err = b.err; p.err == nil {
+				p.fn, p.err = lambdas.Start(ctx, b.rie, lambdas.BootstrapPath(b.dir, id), s.app.Functions[id], env, s.out)
+			}
+			close(p.ready)
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, p.err)
+		})
+	}
+	wg.Wait()
+	if fs.err = errors.Join(errs...); fs.err != nil {
+		s.fail(fmt.Errorf("build: %w", fs.err))
+	}
+	close(fs.ready)
+	for id, p := range fs.byID {
+		if p.fn != nil {
+			go func() {
+				<-p.fn.Done()
+				s.fail(fmt.Errorf("the runtime interface emulator of %s exited", id))
+			}()
+		}
+	}
+}
+
+// functionEnvironment is what every function gets beside its template's variables: the
+// emulator's endpoint, region and credentials, and the table and secret.
+func (s *Server) functionEnvironment() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":      s.emu.Endpoint,
+		"AWS_REGION":            emulator.Region,
+		"AWS_DEFAULT_REGION":    emulator.Region,
+		"AWS_ACCESS_KEY_ID":     "emulator",
+		"AWS_SECRET_ACCESS_KEY": "emulator",
+		"TABLE_NAME":            s.res.TableName,
+		"KEYRING_SECRET_ID":     s.res.SecretARN,
+		// GitHub's keys are GitHub's; locally, reports are signed with the local run's own.
+		"SECRET_SCANNING_KEYS_URL": s.URL + scanKeysPath,
+	}
+}
+
+// Ready waits until every function runs, and returns why one cannot.
+func (s *Server) Ready(ctx context.Context) error {
+	select {
+	case <-s.functions.ready:
+		return s.functions.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Invoke runs a function, waiting for it to be built and started first.
+func (fs *functionSet) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	p, ok := fs.byID[name]
+	if !ok {
+		return nil, fmt.Errorf("no function %s", name)
+	}
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p.fn.Invoke(ctx, payload)
+}
+
+// stop ends every function that was started; one still starting is stopped once it has.
+func (fs *functionSet) stop() {
+	if fs == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range fs.byID {
+		wg.Go(func() {
+			select {
+			case <-p.ready:
+				p.fn.Stop()
+			case <-time.After(20 * time.Second):
+			}
+		})
+	}
+	wg.Wait()
+}
