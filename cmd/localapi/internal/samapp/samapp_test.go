@@ -17,7 +17,6 @@ func loadProject(t *testing.T) *App {
 	}
 	app, err := Load(filepath.Join(root, "template.yaml"), Options{
 		Refs:       map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
-		Parameters: map[string]string{"JwtIssuer": "http://127.0.0.1:3000/idp"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,10 +85,11 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		}
 	}
 
+	// IdentityProvider create (the default): the audience is the stack's own app client, which
+	// a Ref names by its logical id here.
 	jwt := app.JWTAuthorizers["Session"]
-	if jwt == nil || jwt.Issuer != "http://127.0.0.1:3000/idp" || !slices.Equal(jwt.Audience, []string{"apitokens-dashboard"}) ||
-		jwt.IdentitySource != "$request.header.Authorization" {
-		t.Errorf("Session authorizer = %+v, want issuer override, audience apitokens-dashboard", jwt)
+	if jwt == nil || !slices.Equal(jwt.Audience, []string{"DashboardClient"}) || jwt.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("Session authorizer = %+v, want audience [DashboardClient]", jwt)
 	}
 	key := app.LambdaAuthorizers["ApiKey"]
 	if key == nil || key.Function != "AuthorizerFunction" || key.ResultTTL != 5*time.Second ||
@@ -98,5 +98,24 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 	}
 	if got := app.Parameters["EnvironmentClaim"]; got != "custom:environment_id" {
 		t.Errorf("EnvironmentClaim = %q, want custom:environment_id", got)
+	}
+}
+
+func TestLoadExistingProvider(t *testing.T) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := Load(filepath.Join(root, "template.yaml"), Options{Parameters: map[string]string{
+		"IdentityProvider": "existing",
+		"JwtIssuer":        "http://127.0.0.1:3000/idp",
+		"JwtAudience":      "dashboard-a,dashboard-b",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := app.JWTAuthorizers["Session"]
+	if jwt == nil || jwt.Issuer != "http://127.0.0.1:3000/idp" || !slices.Equal(jwt.Audience, []string{"dashboard-a", "dashboard-b"}) {
+		t.Errorf("Session authorizer = %+v, want the given issuer and audiences", jwt)
 	}
 }
