@@ -27,13 +27,14 @@ const touchTimeout = 300 * time.Millisecond
 
 // Store is the part of the table model the authorizer uses.
 type Store interface {
-	LookupKey(ctx context.Context, mac []byte) (tokenstore.KeyRecord, error)
+	LookupKey(ctx context.Context, hash []byte) (tokenstore.KeyRecord, error)
 	TouchLastUsed(ctx context.Context, env, tokenID string, at time.Time, every time.Duration) (bool, error)
 }
 
-// Keys hands out the key ring.
+// Keys hands out key ring versions, fetching the ring again when it meets a version it does not
+// hold yet (keyring.Source).
 type Keys interface {
-	Ring(ctx context.Context) (*keyring.Ring, error)
+	Version(ctx context.Context, id string) (*keyring.Version, error)
 }
 
 // Reason says why a check ended as it did. It is logged, never returned to the caller.
@@ -114,7 +115,7 @@ func (a *Authorizer) Check(ctx context.Context, header string) (Decision, error)
 		return Decision{Reason: ReasonMalformed}, nil
 	}
 	now := a.now()
-	id := sha256.Sum256([]byte(key))
+	id := apikey.Hash(key)
 	a.mu.RLock()
 	e, ok := a.cache[id]
 	a.mu.RUnlock()
@@ -127,7 +128,7 @@ func (a *Authorizer) Check(ctx context.Context, header string) (Decision, error)
 		return d, nil
 	}
 
-	d, until, err := a.lookup(ctx, key, now)
+	d, until, err := a.lookup(ctx, key, id[:], now)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -138,40 +139,38 @@ func (a *Authorizer) Check(ctx context.Context, header string) (Decision, error)
 	return d, nil
 }
 
-func (a *Authorizer) lookup(ctx context.Context, key string, now time.Time) (Decision, time.Time, error) {
-	ring, err := a.keys.Ring(ctx)
+// lookup decides on a well-formed key that is not cached: one GetItem by the key's hash, then
+// the HMAC under the ring version the token was made with, compared in constant time.
+func (a *Authorizer) lookup(ctx context.Context, key string, hash []byte, now time.Time) (Decision, time.Time, error) {
+	until := now.Add(a.ttl)
+	rec, err := a.store.LookupKey(ctx, hash)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return Decision{Reason: ReasonUnknown}, until, nil
+	}
 	if err != nil {
 		return Decision{}, time.Time{}, fmt.Errorf("check key: %w", err)
 	}
-	until := now.Add(a.ttl)
-	for _, v := range ring.Versions() {
-		mac := v.MAC(key)
-		rec, err := a.store.LookupKey(ctx, mac)
-		if errors.Is(err, tokenstore.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return Decision{}, time.Time{}, fmt.Errorf("check key: %w", err)
-		}
-		if !hmac.Equal(rec.KeyMAC, mac) || rec.KeyVersion != v.ID() {
-			continue
-		}
-		d := Decision{TokenID: rec.TokenID}
-		switch {
-		case rec.Status != tokenstore.StatusActive:
-			d.Reason = ReasonInactive
-		case !rec.Usable(now):
-			d.Reason = ReasonExpired
-		default:
-			d.Allowed, d.Reason = true, ReasonAllowed
-			d.Context = contextOf(rec)
-			if rec.ExpiresAt != nil && rec.ExpiresAt.Before(until) {
-				until = *rec.ExpiresAt
-			}
-		}
-		return d, until, nil
+	v, err := a.keys.Version(ctx, rec.KeyVersion)
+	if err != nil {
+		return Decision{}, time.Time{}, fmt.Errorf("check key of token %s: %w", rec.TokenID, err)
 	}
-	return Decision{Reason: ReasonUnknown}, until, nil
+	if !hmac.Equal(rec.KeyMAC, v.MAC(key)) {
+		return Decision{Reason: ReasonUnknown}, until, nil
+	}
+	d := Decision{TokenID: rec.TokenID}
+	switch {
+	case rec.Status != tokenstore.StatusActive:
+		d.Reason = ReasonInactive
+	case !rec.Usable(now):
+		d.Reason = ReasonExpired
+	default:
+		d.Allowed, d.Reason = true, ReasonAllowed
+		d.Context = contextOf(rec)
+		if rec.ExpiresAt != nil && rec.ExpiresAt.Before(until) {
+			until = *rec.ExpiresAt
+		}
+	}
+	return d, until, nil
 }
 
 func contextOf(rec tokenstore.KeyRecord) map[string]any {

@@ -21,13 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/apitokens/apitokens/shared/authorizer"
-	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/testkit/openapitest"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/testkit/secretscan"
-	"github.com/apitokens/apitokens/shared/service"
 )
 
 func TestMain(m *testing.M) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
@@ -93,12 +94,12 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		v := ring.Current()
+		v, hash := ring.Current(), apikey.Hash(key)
 		t := tokenstore.Token{
 			ID: ids.New(ids.Token, now), Name: name, Type: typ, Status: tokenstore.StatusActive,
 			UserID: p.UserID, EnvironmentID: p.EnvironmentID, Hint: d.Format.Hint(key), CreatedBy: p.UserID,
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
-			KeyVersion: v.ID(), KeyMAC: v.MAC(key),
+			KeyVersion: v.ID(), KeyHash: hash[:], KeyMAC: v.MAC(key),
 		}
 		if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
 			return httpapi.Response{}, err
@@ -125,7 +126,7 @@ func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		// The caller made this token with this request: like reveal, its owner gets the key
 		// back from the stored ciphertext, and like reveal that leaves an audit record. The
 		// key generated above was never stored.
-		if key, err = openKey(ring, got); err != nil {
+		if key, err = openKey(ctx, d.Keys, got); err != nil {
 			return httpapi.Response{}, err
 		}
 		if err := d.Store.RecordAudit(ctx, got, tokenstore.ActionReveal, actor(req, p.UserID)); err != nil {
@@ -152,9 +153,10 @@ func timeOrEmpty(t *time.Time) string {
 }
 
 // openKey recovers a token's key from its stored ciphertext with the key ring version it was
-// sealed under. Only ever for the token's owner.
-func openKey(ring *keyring.Ring, t tokenstore.Token) (string, error) {
-	v, err := ring.Version(t.KeyVersion)
+// sealed under, fetching the ring again if a rotation added that version since it was read.
+// Only ever for the token's owner.
+func openKey(ctx context.Context, keys *keyring.Source, t tokenstore.Token) (string, error) {
+	v, err := keys.Version(ctx, t.KeyVersion)
 	if err != nil {
 		return "", fmt.Errorf("open key of token %s: %w", t.ID, err)
 	}
@@ -329,11 +331,7 @@ func RevealToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ring, err := d.Keys.Ring(ctx)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		key, err := openKey(ring, t)
+		key, err := openKey(ctx, d.Keys, t)
 		if err != nil {
 			return httpapi.Response{}, fmt.Errorf("reveal: %w", err)
 		}

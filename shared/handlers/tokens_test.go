@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/keyring"
 )
 
@@ -368,7 +370,8 @@ func TestKeyRingRotation(t *testing.T) {
 			t.Errorf("reveal %q after rotation = %d", c.str("name"), rv.status)
 		}
 	}
-	// Both keys are still found and checked: the stored MAC matches the key under its version.
+	// Both keys are still found by their hash, and the stored MAC matches the key under its
+	// version.
 	r, err := a.deps.Keys.Ring(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -381,12 +384,39 @@ func TestKeyRingRotation(t *testing.T) {
 		version string
 	}{{old, "k1"}, {fresh, "k2"}} {
 		v, _ := r.Version(c.version)
-		rec, err := a.deps.Store.LookupKey(ctx, v.MAC(c.str("key")))
-		if err != nil || rec.TokenID != c.str("id") || rec.KeyVersion != c.version {
+		hash := apikey.Hash(c.str("key"))
+		rec, err := a.deps.Store.LookupKey(ctx, hash[:])
+		if err != nil || rec.TokenID != c.str("id") || rec.KeyVersion != c.version || !bytes.Equal(rec.KeyMAC, v.MAC(c.str("key"))) {
 			t.Errorf("lookup of the %s key = %+v, %v", c.version, rec, err)
 		}
 	}
 	assertNoPlaintextKeys(t, a, old.str("key"), fresh.str("key"))
+}
+
+// A copy of the routes that still holds the ring from before a rotation reveals keys of both
+// versions at once: meeting the new version, it reads the ring again, once.
+func TestRevealAcrossARotationUnseenByThisCopy(t *testing.T) {
+	a := newAPI(t, 50)
+	old := a.create(ann, `{"name":"made under k1"}`)
+	holdsOld := a.deps.Keys
+	putRing(t, a, 2, "k2")
+	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock) // a copy started since
+	fresh := a.create(ann, `{"name":"made under k2"}`)
+
+	a.deps.Keys = holdsOld
+	for i, c := range []reply{old, fresh, fresh, old} {
+		a.calls.Reset()
+		if rv := a.do(ann, "POST", "/v1/tokens/"+c.str("id")+"/reveal", ""); rv.status != 200 || rv.str("key") != c.str("key") {
+			t.Errorf("reveal %q by the copy holding the old ring = %d, want 200 and its key", c.str("name"), rv.status)
+		}
+		want := 0
+		if i == 1 {
+			want = 1
+		}
+		if n := a.calls.Count("SecretsManager.GetSecretValue"); n != want {
+			t.Errorf("reveal %d of %q read the key ring %d times, want %d", i+1, c.str("name"), n, want)
+		}
+	}
 }
 
 func TestBadInput(t *testing.T) {

@@ -235,3 +235,34 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// A version the cached ring lacks is fetched at once (a rotation this copy has not seen), but a
+// version no ring holds costs at most one fetch per refetchEvery, however often it is asked for.
+func TestSourceVersionFetchesAnUnknownVersionOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	secrets := &fakeSecrets{value: `{"current":"k1","k1":"` + material1 + `"}`}
+	src := NewSource(secrets, "ring").WithClock(func() time.Time { return now })
+	if v, err := src.Version(ctx, "k1"); err != nil || v.ID() != "k1" || secrets.calls != 1 {
+		t.Fatalf("Version(k1) = %v, %v after %d calls, want k1 after 1", v, err, secrets.calls)
+	}
+
+	secrets.value = `{"current":"k2","k1":"` + material1 + `","k2":"` + material2 + `"}`
+	if v, err := src.Version(ctx, "k2"); err != nil || v.ID() != "k2" || secrets.calls != 2 {
+		t.Fatalf("Version(k2) after a rotation = %v, %v after %d calls, want k2 after 2", v, err, secrets.calls)
+	}
+
+	for range 50 {
+		if _, err := src.Version(ctx, "k9"); !errors.Is(err, ErrUnknownVersion) {
+			t.Fatalf("Version(k9) = %v, want ErrUnknownVersion", err)
+		}
+	}
+	if secrets.calls != 3 {
+		t.Fatalf("50 asks for a version no ring holds: %d calls in all, want 3", secrets.calls)
+	}
+	now = now.Add(refetchEvery)
+	src.Version(ctx, "k9")
+	if secrets.calls != 4 {
+		t.Errorf("after refetchEvery: %d calls in all, want 4", secrets.calls)
+	}
+}

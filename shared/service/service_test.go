@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/emulatortest"
-	"github.com/apitokens/apitokens/shared/service"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }

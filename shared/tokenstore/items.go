@@ -23,7 +23,7 @@ func tokenSK(id string) string              { return "TOKEN#" + id }
 func ownerPK(env, user string) string       { return "OWNER#" + env + "#" + user }
 func countSK(user string) string            { return "COUNT#" + user }
 func auditPK(env, tokenID string) string    { return "AUDIT#" + env + "#" + tokenID }
-func keyPK(mac []byte) string               { return "KEY#" + base64.RawURLEncoding.EncodeToString(mac) }
+func keyPK(hash []byte) string              { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
 func idemSK(user, keySum string) string     { return "IDEM#" + user + "#" + keySum }
 func formatTime(t time.Time) string         { return t.UTC().Format(timeFormat) }
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
@@ -88,6 +88,7 @@ type tokenItem struct {
 	LastUsedAt    string `dynamodbav:"lastUsedAt,omitempty"`
 	ExpiresAt     string `dynamodbav:"expiresAt,omitempty"`
 	KeyVersion    string `dynamodbav:"keyVersion"`
+	KeyHash       []byte `dynamodbav:"keyHash"`
 	KeyMAC        []byte `dynamodbav:"keyMac"`
 	KeyCiphertext []byte `dynamodbav:"keyCiphertext"`
 }
@@ -100,7 +101,7 @@ func newTokenItem(t Token) tokenItem {
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint, CreatedBy: t.CreatedBy,
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
 		LastUsedAt: formatOptTime(t.LastUsedAt), ExpiresAt: formatOptTime(t.ExpiresAt),
-		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
+		KeyVersion: t.KeyVersion, KeyHash: t.KeyHash, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
 	}
 }
 
@@ -111,7 +112,7 @@ func (it tokenItem) token() (Token, error) {
 		UserID: it.UserID, EnvironmentID: it.EnvironmentID, Hint: it.Hint, CreatedBy: it.CreatedBy,
 		CreatedAt: r.at("createdAt", it.CreatedAt), UpdatedAt: r.at("updatedAt", it.UpdatedAt),
 		LastUsedAt: r.opt("lastUsedAt", it.LastUsedAt), ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
-		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
+		KeyVersion: it.KeyVersion, KeyHash: it.KeyHash, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
 	}
 	if r.err != nil {
 		return Token{}, fmt.Errorf("token %s: %w", it.ID, r.err)
@@ -136,7 +137,7 @@ type keyItem struct {
 
 func newKeyItem(t Token) keyItem {
 	return keyItem{
-		PK: keyPK(t.KeyMAC), SK: keySK, Kind: kindKey,
+		PK: keyPK(t.KeyHash), SK: keySK, Kind: kindKey,
 		TokenID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC,

@@ -435,7 +435,7 @@ func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
 		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
 			Key:                 ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
 			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyMAC), keySK)}},
+		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyHash), keySK)}},
 		types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
 			Key:              ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
@@ -467,11 +467,11 @@ func (s *Store) Count(ctx context.Context, env, user string) (int, error) {
 	return it.Count, nil
 }
 
-// LookupKey reads the lookup item of a key's MAC with one strongly consistent GetItem, or
-// ErrNotFound.
-func (s *Store) LookupKey(ctx context.Context, mac []byte) (KeyRecord, error) {
+// LookupKey reads the lookup item of a key by its hash (apikey.Hash) with one strongly
+// consistent GetItem, or ErrNotFound. The caller checks the record's KeyMAC.
+func (s *Store) LookupKey(ctx context.Context, hash []byte) (KeyRecord, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: ItemKey(keyPK(mac), keySK), ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(keyPK(hash), keySK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return KeyRecord{}, fmt.Errorf("look up key: %w", err)
@@ -608,7 +608,7 @@ func (s *Store) tokenUpdate(t Token, e expression.Expression) types.TransactWrit
 
 func (s *Store) keyUpdate(t Token, e expression.Expression) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-		Key:              ItemKey(keyPK(t.KeyMAC), keySK),
+		Key:              ItemKey(keyPK(t.KeyHash), keySK),
 		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/tokenstore"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
 )
 
 func TestMain(m *testing.M) { os.Exit(emulatortest.Main(m)) }
@@ -32,12 +32,13 @@ func newStore(t *testing.T) (*tokenstore.Store, emulatortest.Env, *time.Time) {
 }
 
 func newToken(env, user, name string, at time.Time) tokenstore.Token {
-	mac := make([]byte, 32)
+	mac, hash := make([]byte, 32), make([]byte, 32)
 	rand.Read(mac)
+	rand.Read(hash)
 	return tokenstore.Token{
 		ID: ids.New(ids.Token, at), Name: name, Type: tokenstore.TypeUser, Status: tokenstore.StatusActive,
 		UserID: user, EnvironmentID: env, Hint: "cbk_…abcd", CreatedBy: user,
-		CreatedAt: at, UpdatedAt: at, KeyVersion: "k1", KeyMAC: mac, KeyCiphertext: []byte("sealed"),
+		CreatedAt: at, UpdatedAt: at, KeyVersion: "k1", KeyHash: hash, KeyMAC: mac, KeyCiphertext: []byte("sealed"),
 	}
 }
 
@@ -60,7 +61,7 @@ func TestCreateGetLookup(t *testing.T) {
 	if _, err := s.Get(ctx, "env2", tok.ID); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("Get from another environment = %v, want ErrNotFound", err)
 	}
-	rec, err := s.LookupKey(ctx, tok.KeyMAC)
+	rec, err := s.LookupKey(ctx, tok.KeyHash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestConcurrentDeletes(t *testing.T) {
 	if n, _ := s.Count(ctx, "env1", "alice"); n != 0 {
 		t.Errorf("Count after delete = %d, want 0", n)
 	}
-	if _, err := s.LookupKey(ctx, tok.KeyMAC); !errors.Is(err, tokenstore.ErrNotFound) {
+	if _, err := s.LookupKey(ctx, tok.KeyHash); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("LookupKey after delete = %v, want ErrNotFound", err)
 	}
 	if audits := countKind(t, env, "audit"); audits != 2 {
@@ -176,7 +177,7 @@ func TestChangesAfterDeleteDoNotResurrect(t *testing.T) {
 	if _, err := s.Get(ctx, "env1", tok.ID); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("Get after delete = %v, want ErrNotFound", err)
 	}
-	if _, err := s.LookupKey(ctx, tok.KeyMAC); !errors.Is(err, tokenstore.ErrNotFound) {
+	if _, err := s.LookupKey(ctx, tok.KeyHash); !errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("the key lookup item came back: %v", err)
 	}
 	if n := countKind(t, env, "token"); n != 0 {
@@ -198,7 +199,7 @@ func TestRenameAndStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := s.LookupKey(ctx, tok.KeyMAC); rec.Name != "new" {
+	if rec, _ := s.LookupKey(ctx, tok.KeyHash); rec.Name != "new" {
 		t.Errorf("lookup item name = %q, want new", rec.Name)
 	}
 	*now = t0.Add(2 * time.Minute)
@@ -206,7 +207,7 @@ func TestRenameAndStatus(t *testing.T) {
 	if err != nil || tok.Status != tokenstore.StatusInactive {
 		t.Fatalf("deactivate = %v, %v", tok.Status, err)
 	}
-	if rec, _ := s.LookupKey(ctx, tok.KeyMAC); rec.Usable(*now) {
+	if rec, _ := s.LookupKey(ctx, tok.KeyHash); rec.Usable(*now) {
 		t.Error("a deactivated token's key is usable")
 	}
 	// Idempotent: deactivating again changes nothing and records nothing.
@@ -415,7 +416,7 @@ func TestTimesOutsideFourDigitYears(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if rec, err := s.LookupKey(ctx, tok.KeyMAC); err == nil || errors.Is(err, tokenstore.ErrNotFound) {
+	if rec, err := s.LookupKey(ctx, tok.KeyHash); err == nil || errors.Is(err, tokenstore.ErrNotFound) {
 		t.Errorf("LookupKey of a key with an unreadable expiry = %+v, %v; want an error other than not found", rec, err)
 	}
 	if got, err := s.Get(ctx, "env1", tok.ID); err == nil || errors.Is(err, tokenstore.ErrNotFound) {

@@ -40,8 +40,9 @@ var (
 	ErrIdempotentTokenDeleted = errors.New("token of this idempotency key was deleted")
 )
 
-// Token is an API token as the service knows it. KeyMAC, KeyCiphertext and KeyVersion are secret
-// material: they are stored, never shown.
+// Token is an API token as the service knows it. KeyHash, KeyMAC, KeyCiphertext and KeyVersion
+// are secret material: they are stored, never shown. KeyHash (apikey.Hash) keys the lookup item;
+// KeyMAC is the key's HMAC under ring version KeyVersion, checked after the lookup.
 type Token struct {
 	ID            string
 	Name          string
@@ -57,6 +58,7 @@ type Token struct {
 	ExpiresAt     *time.Time
 
 	KeyVersion    string
+	KeyHash       []byte
 	KeyMAC        []byte
 	KeyCiphertext []byte
 }

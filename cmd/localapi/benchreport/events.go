@@ -18,11 +18,11 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/shared/authorizer"
-	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/testkit/emulator"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // benchEnvironment is the environment (brokerage) every call comes from. Each dashboard call
