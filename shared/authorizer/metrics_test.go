@@ -124,4 +124,3 @@ func checkEMF(t *testing.T, line map[string]any) {
 		t.Error("the line holds the Authorization header")
 	}
 }
-

@@ -16,7 +16,7 @@ func loadProject(t *testing.T) *App {
 		t.Fatal(err)
 	}
 	app, err := Load(filepath.Join(root, "template.yaml"), Options{
-		Refs:       map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
+		Refs: map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
 	})
 	if err != nil {
 		t.Fatal(err)
