@@ -1,6 +1,6 @@
 # Template checks, included by the Makefile; uses its PYTHON and GO. The SAM CLI, its translator
-# and cfn-lint live in their own venv, .venv-lint: aws-sam-cli pins boto3, botocore, click and pydantic exactly and
-# would downgrade the emulator's copies in .venv.
+# and cfn-lint live in their own venv, .venv-lint: aws-sam-cli pins boto3, botocore, click and
+# pydantic exactly and would downgrade the emulator's copies in .venv.
 
 LINT_VENV   := .venv-lint
 LINT_REGION ?= us-east-1
