@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -418,6 +419,62 @@ func TestDeployChecksCatchBrokenTemplates(t *testing.T) {
 		edit(raw)
 		if definitionSum(writeAndLoad(t, raw, root), samtemplate.SecretResource) == definitionSum(orig, samtemplate.SecretResource) {
 			t.Errorf("an edit of the secret's %s leaves its sum as it was", name)
+		}
+	}
+}
+
+// TestStackPolicy checks stack-policy.json, which docs/deploying.md has the deployer set once: it
+// refuses every update of the key ring secret and the replacement or removal of the table and
+// the user pool, and names resources the template has.
+func TestStackPolicy(t *testing.T) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := load(filepath.Join(root, "template.yaml"), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "stack-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Statement []struct {
+			Effect, Principal string
+			Action, Resource  any
+		}
+	}
+	if err := json.Unmarshal(data, &policy); err != nil {
+		t.Fatal(err)
+	}
+	denied := map[string][]string{}
+	for _, s := range policy.Statement {
+		for _, r := range list(s.Resource) {
+			id, ok := strings.CutPrefix(fmt.Sprint(r), "LogicalResourceId/")
+			if !ok {
+				continue
+			}
+			if obj(p.raw["Resources"])[id] == nil {
+				t.Errorf("stack policy names %s, which the template does not have", id)
+			}
+			if s.Effect == "Deny" {
+				for _, a := range list(s.Action) {
+					denied[id] = append(denied[id], fmt.Sprint(a))
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		samtemplate.SecretResource: {"Update:*"},
+		samtemplate.TableResource:  {"Update:Replace", "Update:Delete"},
+		userPool:                   {"Update:Replace", "Update:Delete"},
+	}
+	for id, actions := range want {
+		for _, a := range actions {
+			if !slices.Contains(denied[id], a) && !slices.Contains(denied[id], "Update:*") {
+				t.Errorf("stack policy: %s is not denied %s", id, a)
+			}
 		}
 	}
 }
