@@ -32,7 +32,7 @@ build: ## Build every function's bootstrap, for Lambda (linux/arm64) and for thi
 		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(FN_FLAGS) -o $(BUILD)/arm64/$$fn/bootstrap ./functions/$$fn; \
 		CGO_ENABLED=0 $(GO) build $(FN_FLAGS) -o $(BUILD)/host/$$fn/bootstrap ./functions/$$fn; \
 	done
-	@ls -l $(BUILD)/arm64/*/bootstrap | awk '{printf "%8.1f MB  %s\n", $$5/1048576, $$9}'
+	@ls -l $(BUILD)/arm64/*/bootstrap | awk '{printf "%8.1f MiB  %s\n", $$5/1048576, $$9}'
 
 .PHONY: test
 test: venv ## Run every test; the tests start and stop the emulator themselves

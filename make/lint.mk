@@ -34,11 +34,3 @@ lint-template: lint-venv ## sam validate --lint, cfn-lint, the SAM translator's 
 .PHONY: events
 events: lint-venv ## Rewrite the test fixtures that `sam local generate-event` makes (tools/sam-events.sh)
 	SAM="$(LINT_VENV)/bin/sam" tools/sam-events.sh
-
-.PHONY: sam-build
-sam-build: lint-venv ## sam build for deployment, with the bootstrap flags (into .aws-sam)
-	$(SAM_GO_ENV) $(SAM) build --template template.yaml
-
-.PHONY: deploy
-deploy: sam-build ## sam deploy --guided (needs AWS credentials; settings saved to samconfig.toml)
-	$(SAM) deploy --guided

@@ -10,6 +10,7 @@ run: venv ## Start the whole API on 127.0.0.1:3000 (emulator, every function und
 	$(GO) build -o $(BUILD)/localapi ./cmd/localapi
 	exec $(BUILD)/localapi -addr $(ADDR)
 
+# The session's user: USER=…, else the login name (the command finds it where $$USER is unset).
 .PHONY: session
 session: ## Print a dashboard session the running `make run` accepts: USER=… ENVIRONMENT=… ROLE=admin|agent
-	@$(GO) run ./cmd/localapi session -addr $(ADDR) -user "$(USER)" -environment "$(ENVIRONMENT)" -role "$(ROLE)"
+	@$(GO) run ./cmd/localapi session -addr $(ADDR) $(if $(USER),-user "$(USER)") -environment "$(ENVIRONMENT)" -role "$(ROLE)"

@@ -19,7 +19,6 @@ import (
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/gateway"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -60,7 +59,7 @@ type Server struct {
 	Issuer string
 
 	stateDir  string
-	app       *samapp.App
+	app       *samtemplate.App
 	idp       *devidp.Provider
 	emu       *emulator.Emulator
 	res       emulator.Resources
@@ -125,12 +124,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.idp = devidp.New(s.Issuer, key)
 
 	// The builds are the slow part: run them while the emulator starts.
-	plain, err := samapp.Load(tmplPath, samapp.Options{})
+	plain, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		return nil, err
 	}
 	fns := slices.Collect(maps.Values(plain.Functions))
-	slices.SortFunc(fns, func(a, b *samapp.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
+	slices.SortFunc(fns, func(a, b *samtemplate.Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	type built struct {
 		rie string
 		err error
@@ -168,7 +167,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	say("AWS emulator on %s: table %s, secret %s", s.emu.Endpoint, s.res.TableName, SecretName)
 
-	s.app, err = samapp.Load(tmplPath, samapp.Options{Refs: map[string]string{
+	s.app, err = samtemplate.Load(tmplPath, samtemplate.Options{Refs: map[string]string{
 		samtemplate.TableResource:  s.res.TableName,
 		samtemplate.SecretResource: s.res.SecretARN,
 	}})
@@ -313,7 +312,7 @@ func (s *Server) PrintBanner(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  METHOD\tPATH\tFUNCTION\tAUTHORIZER")
 	routes := slices.Clone(s.app.Routes)
-	slices.SortStableFunc(routes, func(a, b samapp.Route) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortStableFunc(routes, func(a, b samtemplate.Route) int { return strings.Compare(a.Path, b.Path) })
 	for _, r := range routes {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Method, r.Path, r.Function, s.authorizerLabel(r.Authorizer))
 	}

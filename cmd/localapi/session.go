@@ -8,12 +8,12 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -22,7 +22,7 @@ const agentGroup = "agents"
 
 // mintSession signs a session for a dashboard user with the claim names, admin group and
 // audience the template gives the JWT authorizer.
-func mintSession(idp *devidp.Provider, app *samapp.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
+func mintSession(idp *devidp.Provider, app *samtemplate.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
 	param := func(name, def string) string {
 		if v := app.Parameters[name]; v != "" {
 			return v
@@ -56,7 +56,7 @@ func mintSession(idp *devidp.Provider, app *samapp.App, user, environment string
 func sessionCommand(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("localapi session", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	user := fl.String("user", "", "user id (the sub claim)")
+	user := fl.String("user", "", "user id (the sub claim; default: the login name, else "+fallbackUser+")")
 	environment := fl.String("environment", "", "environment id")
 	role := fl.String("role", "agent", "admin or agent")
 	addr := fl.String("addr", DefaultAddr, "address the local API serves on (it names the issuer)")
@@ -66,8 +66,11 @@ func sessionCommand(args []string, stdout, stderr io.Writer) int {
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	if *user == "" || *environment == "" || (*role != "admin" && *role != "agent") {
-		fmt.Fprintln(stderr, "usage: localapi session -user U -environment E -role admin|agent")
+	if *user == "" {
+		*user = loginName()
+	}
+	if *environment == "" || (*role != "admin" && *role != "agent") {
+		fmt.Fprintf(stderr, "localapi session: want -environment (got %q) and -role admin or agent (got %q)\n", *environment, *role)
 		return 2
 	}
 	token, err := mintFromState(*user, *environment, *role == "admin", *addr, *tmplFlag, *state, *ttl, stderr)
@@ -77,6 +80,22 @@ func sessionCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, token)
 	return 0
+}
+
+// fallbackUser is the session's user where no login name can be found (a container whose user
+// has no name, a CI job without $USER).
+const fallbackUser = "local-user"
+
+// loginName returns the name of the user running the command: the account's name, else $USER,
+// else fallbackUser.
+func loginName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return name
+	}
+	return fallbackUser
 }
 
 func mintFromState(user, environment string, admin bool, addr, tmplPath, state string, ttl time.Duration, stderr io.Writer) (string, error) {
@@ -98,7 +117,7 @@ func mintFromState(user, environment string, admin bool, addr, tmplPath, state s
 	if err != nil {
 		return "", err
 	}
-	app, err := samapp.Load(tmplPath, samapp.Options{})
+	app, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		return "", err
 	}

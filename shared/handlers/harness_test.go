@@ -82,9 +82,13 @@ func checkPermissions() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		return nil, err
+	}
 	used := permissions.Used()
 	var problems []string
-	for _, f := range tmpl.Functions() {
+	for _, f := range fns {
 		callers := f.Routes
 		if f.Authorizer {
 			callers = append(callers, authorizerCaller)

@@ -17,7 +17,7 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-// openapi.yaml describes the API (the README's API section). These checks keep it in step with
+// openapi.yaml describes the API (docs/api.md). These checks keep it in step with
 // template.yaml and with the code: the same routes, each with the security scheme of its
 // authorizer, and every problem code the code can answer, under the status it answers it with.
 
@@ -51,36 +51,17 @@ var oasStatusNames = map[string]int{
 }
 
 // templateRoutes returns the HttpApi routes of the template, "METHOD /path", with the name of
-// each one's authorizer (the event's own, or the API's DefaultAuthorizer).
+// each one's authorizer (the event's own, or the API's DefaultAuthorizer), as App reads them.
 func templateRoutes(p *parsed) (map[string]string, []string) {
-	var problems []string
-	apis, _ := p.resources("AWS::Serverless::HttpApi")
-	fns, ids := p.resources("AWS::Serverless::Function")
-	routes := map[string]string{}
-	for _, id := range ids {
-		for evName, ev := range obj(obj(fns[id]["Properties"])["Events"]) {
-			if obj(ev)["Type"] != "HttpApi" {
-				continue
-			}
-			props := obj(obj(ev)["Properties"])
-			method, _ := props["Method"].(string)
-			if method == "" {
-				method = "ANY"
-			}
-			path, _ := props["Path"].(string)
-			key := strings.ToUpper(method) + " " + path
-			name, _ := obj(props["Auth"])["Authorizer"].(string)
-			if name == "" {
-				apiID, _ := obj(props["ApiId"])["Ref"].(string)
-				name, _ = obj(obj(obj(apis[apiID])["Properties"])["Auth"])["DefaultAuthorizer"].(string)
-			}
-			if prev, dup := routes[key]; dup {
-				problems = append(problems, fmt.Sprintf("template: route %s twice (%s, %s.%s)", key, prev, id, evName))
-			}
-			routes[key] = name
-		}
+	app, err := p.tmpl.App(samtemplate.Options{})
+	if err != nil {
+		return nil, []string{fmt.Sprintf("template: %v", err)}
 	}
-	return routes, problems
+	routes := map[string]string{}
+	for _, r := range app.Routes {
+		routes[r.Key()] = r.Authorizer
+	}
+	return routes, nil
 }
 
 // goProblemCodes returns every problem code the code can answer, with the statuses it answers it

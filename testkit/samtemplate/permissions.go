@@ -3,6 +3,7 @@ package samtemplate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -11,44 +12,37 @@ import (
 // resource of the template, named as GrantResource names it.
 type Grant struct{ Action, Resource string }
 
+// String names the grant: "dynamodb:GetItem on TokensTable".
 func (g Grant) String() string { return g.Action + " on " + g.Resource }
 
-// Function is one AWS::Serverless::Function of the template.
-type Function struct {
+// FunctionGrants is what one AWS::Serverless::Function of the template may do, and who calls it.
+type FunctionGrants struct {
 	ID         string
-	Routes     []string // its HttpApi events, "POST /v1/tokens"
+	Routes     []string // the keys of its HttpApi routes, "POST /v1/tokens"
 	Authorizer bool     // an HttpApi's Lambda authorizer
 	Grants     []Grant  // what its inline policies allow, sorted
 }
 
-// Functions returns every function of the template, sorted by logical id.
-func (t *Template) Functions() []Function {
-	resources, _ := t.raw["Resources"].(map[string]any)
-	authorizers := map[string]bool{}
-	for _, r := range resources {
-		if obj(r)["Type"] != "AWS::Serverless::HttpApi" {
-			continue
-		}
-		for _, a := range obj(obj(obj(obj(r)["Properties"])["Auth"])["Authorizers"]) {
-			if ref, ok := strings.CutSuffix(getAtt(obj(obj(a)["FunctionArn"])["Fn::GetAtt"]), ".Arn"); ok {
-				authorizers[ref] = true
-			}
-		}
+// Functions returns every function of the template, sorted by logical id: its routes and whether
+// it is an authorizer as App reads them, and the grants of its policies as written.
+func (t *Template) Functions() ([]FunctionGrants, error) {
+	app, err := t.App(Options{})
+	if err != nil {
+		return nil, err
 	}
-	var out []Function
-	for id, r := range resources {
-		if obj(r)["Type"] != "AWS::Serverless::Function" {
-			continue
-		}
-		props := obj(obj(r)["Properties"])
-		f := Function{ID: id, Authorizer: authorizers[id]}
-		for _, ev := range obj(props["Events"]) {
-			if obj(ev)["Type"] == "HttpApi" {
-				p := obj(obj(ev)["Properties"])
-				f.Routes = append(f.Routes, fmt.Sprintf("%v %v", p["Method"], p["Path"]))
+	resources := obj(t.raw["Resources"])
+	var out []FunctionGrants
+	for _, id := range slices.Sorted(maps.Keys(app.Functions)) {
+		f := FunctionGrants{ID: id}
+		for _, r := range app.Routes {
+			if r.Function == id {
+				f.Routes = append(f.Routes, r.Key())
 			}
 		}
-		for _, pol := range list(props["Policies"]) {
+		for _, a := range app.LambdaAuthorizers {
+			f.Authorizer = f.Authorizer || a.Function == id
+		}
+		for _, pol := range list(obj(obj(resources[id])["Properties"])["Policies"]) {
 			for _, st := range list(obj(pol)["Statement"]) {
 				if obj(st)["Effect"] != "Allow" {
 					continue
@@ -65,8 +59,7 @@ func (t *Template) Functions() []Function {
 		f.Grants = slices.Compact(f.Grants)
 		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b Function) int { return strings.Compare(a.ID, b.ID) })
-	return out
+	return out, nil
 }
 
 // GrantResource names a policy's Resource as an ARN of the template's: the table (TokensTable)

@@ -25,14 +25,21 @@ const (
 	SecretResource = "KeyRingSecret"
 )
 
-// Template is a parsed template.yaml.
+// Template is a parsed template.yaml: typed (goformation's, where a Ref to a resource resolves to
+// nothing), raw (Raw), and resolved as SAM deploys it (App).
 type Template struct {
 	*cloudformation.Template
-	raw map[string]any
+	raw  map[string]any
+	path string // absolute
+	data []byte // as read
 }
 
 // Open parses the template at path (YAML, or JSON when it ends in .json).
 func Open(path string) (*Template, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open template: %w", err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
@@ -67,7 +74,7 @@ func Open(path string) (*Template, error) {
 	if err := json.Unmarshal(js, &raw); err != nil {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
 	}
-	return &Template{Template: t, raw: raw}, nil
+	return &Template{Template: t, raw: raw, path: path, data: data}, nil
 }
 
 // untyped lists, by resource type, the properties that goformation's types lack: their strict

@@ -13,7 +13,7 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-// The deployment rules of template.yaml (the README's Deploying section), written as checks over a parsed template
+// The deployment rules of template.yaml (docs/deploying.md), written as checks over a parsed template
 // so that TestChecksCatchBrokenTemplates can show each one failing on a broken copy.
 
 const (

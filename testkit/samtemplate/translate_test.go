@@ -55,6 +55,10 @@ func TestSAMTranslation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fns, err := src.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := translate(t, root,
 		"CorsAllowedOrigins=https://dashboard.brokerage.test",
 		"DashboardCallbackUrl=https://dashboard.brokerage.test/tokens",
@@ -70,7 +74,6 @@ func TestSAMTranslation(t *testing.T) {
 	}
 
 	t.Run("functions and log groups", func(t *testing.T) {
-		fns := src.Functions()
 		if len(byType["AWS::Lambda::Function"]) != len(fns) {
 			t.Errorf("Lambda functions got %d, want %d", len(byType["AWS::Lambda::Function"]), len(fns))
 		}
@@ -141,7 +144,7 @@ func TestSAMTranslation(t *testing.T) {
 			}
 		}
 		want := 0
-		for _, f := range src.Functions() {
+		for _, f := range fns {
 			want += len(f.Routes)
 		}
 		if routes != want {
@@ -163,7 +166,7 @@ func TestSAMTranslation(t *testing.T) {
 			}
 			invoked[fn] = append(invoked[fn], show(p["SourceArn"]))
 		}
-		for _, f := range src.Functions() {
+		for _, f := range fns {
 			arns := invoked[f.ID]
 			if len(f.Routes) > 0 && !slices.ContainsFunc(arns, func(a string) bool { return strings.Contains(a, `{"Ref":"Api"}`) }) {
 				t.Errorf("%s: no permission for the API to call it (got %v)", f.ID, arns)

@@ -19,12 +19,12 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // subject is one function whose cold starts are measured.
 type subject struct {
-	fn         *samapp.Function
+	fn         *samtemplate.Function
 	baseline   bool
 	floor      bool
 	authorizer bool
@@ -185,7 +185,7 @@ func (c *coldBench) once(ctx context.Context, s subject) (sample, error) {
 // packageInit runs a bootstrap outside the emulator with GODEBUG=inittrace=1 and returns how
 // long each package's init took. Without the runtime API's address, lambda.Start ends the
 // process as soon as main reaches it.
-func packageInit(ctx context.Context, bootstrap string, f *samapp.Function, env map[string]string) (map[string]time.Duration, error) {
+func packageInit(ctx context.Context, bootstrap string, f *samtemplate.Function, env map[string]string) (map[string]time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bootstrap)
@@ -309,8 +309,8 @@ func fileSize(dir, id string) (int64, error) {
 
 // baselineFunction is a function of cmd/localapi/benchreport/<dir> that the service's are compared
 // with (hello world, or the SDK floor), with the settings of like.
-func baselineFunction(root, id, dir string, like *samapp.Function) *samapp.Function {
-	return &samapp.Function{
+func baselineFunction(root, id, dir string, like *samtemplate.Function) *samtemplate.Function {
+	return &samtemplate.Function{
 		LogicalID: id, CodeDir: filepath.Join(root, "cmd", "localapi", "benchreport", dir),
 		Runtime: like.Runtime, Handler: like.Handler, Timeout: like.Timeout, MemorySize: like.MemorySize,
 		LogFormat: like.LogFormat, ApplicationLogLevel: like.ApplicationLogLevel,

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/shared/authorizer"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
@@ -48,7 +47,7 @@ type stage struct {
 }
 
 // newStage provisions a table and a secret for one cold start of f.
-func (a *awsSide) newStage(ctx context.Context, f *samapp.Function) (*stage, error) {
+func (a *awsSide) newStage(ctx context.Context, f *samtemplate.Function) (*stage, error) {
 	n := a.seq.Add(1)
 	res, err := emulator.ProvisionNew(ctx, a.cfg, a.tmpl, fmt.Sprintf("apitokens-bench-%d", n), fmt.Sprintf("apitokens-keyring-bench-%d", n))
 	if err != nil {
@@ -81,7 +80,7 @@ func (s *stage) user() string { return fmt.Sprintf("bench-user-%d", s.seq.Add(1)
 
 // mint creates a token for user, as the create route would, and returns its id and key.
 func (s *stage) mint(ctx context.Context, user string) (id, key string, err error) {
-	rt := samapp.Route{Method: "POST", Path: "/v1/tokens"}
+	rt := samtemplate.Route{Method: "POST", Path: "/v1/tokens"}
 	resp, err := handlers.CreateToken(s.deps)(ctx, sessionRequest(rt, s.deps.Config.Claims, user, nil, `{"name":"bench"}`))
 	if err != nil {
 		return "", "", fmt.Errorf("create a token: %w", err)
@@ -113,7 +112,7 @@ func (s *stage) keyContext(ctx context.Context) (string, map[string]any, error) 
 // environment to run it with. Every call is a real one: a route's function gets the event API
 // Gateway would send it once its authorizer allowed the call, about a token made for that call
 // alone (some calls delete or suspend theirs); the key authorizer gets a real key.
-func calls(ctx context.Context, a *awsSide, app *samapp.App, f *samapp.Function, n int) (map[string]string, [][]byte, error) {
+func calls(ctx context.Context, a *awsSide, app *samtemplate.App, f *samtemplate.Function, n int) (map[string]string, [][]byte, error) {
 	s, err := a.newStage(ctx, f)
 	if err != nil {
 		return nil, nil, err
@@ -123,7 +122,7 @@ func calls(ctx context.Context, a *awsSide, app *samapp.App, f *samapp.Function,
 		if la.Function != f.LogicalID {
 			continue
 		}
-		rt, _ := findRoute(app, func(r samapp.Route) bool { return r.Authorizer == la.Name })
+		rt, _ := findRoute(app, func(r samtemplate.Route) bool { return r.Authorizer == la.Name })
 		// A key never checked before, as a new integration's first call would bring.
 		_, key, err := s.mint(ctx, s.user())
 		if err != nil {
@@ -135,7 +134,7 @@ func calls(ctx context.Context, a *awsSide, app *samapp.App, f *samapp.Function,
 		return s.env, out, nil
 	}
 
-	rt, ok := findRoute(app, func(r samapp.Route) bool { return r.Function == f.LogicalID })
+	rt, ok := findRoute(app, func(r samtemplate.Route) bool { return r.Function == f.LogicalID })
 	if !ok {
 		return nil, nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
 	}
@@ -173,13 +172,13 @@ func calls(ctx context.Context, a *awsSide, app *samapp.App, f *samapp.Function,
 	return s.env, out, nil
 }
 
-func findRoute(app *samapp.App, match func(samapp.Route) bool) (samapp.Route, bool) {
+func findRoute(app *samtemplate.App, match func(samtemplate.Route) bool) (samtemplate.Route, bool) {
 	for _, r := range app.Routes {
 		if match(r) {
 			return r, true
 		}
 	}
-	return samapp.Route{Method: "GET", Path: "/"}, false
+	return samtemplate.Route{Method: "GET", Path: "/"}, false
 }
 
 // pathParams returns the names of a route path's parameters: id for /v1/tokens/{id}.
@@ -194,7 +193,7 @@ func pathParams(path string) []string {
 }
 
 // request returns the payload format 2.0 event of a call to rt, without its authorizer's part.
-func request(rt samapp.Route, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+func request(rt samtemplate.Route, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
 	path := rt.Path
 	for k, v := range params {
 		path = strings.ReplaceAll(path, "{"+k+"}", v)
@@ -225,7 +224,7 @@ func request(rt samapp.Route, params map[string]string, body string) events.APIG
 
 // sessionRequest is a call of a dashboard user, an administrator of benchEnvironment, with the
 // claims API Gateway's JWT authorizer verified.
-func sessionRequest(rt samapp.Route, claims httpapi.ClaimNames, user string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+func sessionRequest(rt samtemplate.Route, claims httpapi.ClaimNames, user string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
 	ev := request(rt, params, body)
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
@@ -238,19 +237,19 @@ func sessionRequest(rt samapp.Route, claims httpapi.ClaimNames, user string, par
 }
 
 // keyRequest is a call of an integration that the key authorizer allowed with context keyCtx.
-func keyRequest(rt samapp.Route, keyCtx map[string]any, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+func keyRequest(rt samtemplate.Route, keyCtx map[string]any, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
 	ev := request(rt, params, body)
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: keyCtx}
 	return ev
 }
 
 // authorizerRequest is the key authorizer's REQUEST event for a call of rt with key.
-func authorizerRequest(rt samapp.Route, key string) events.APIGatewayV2CustomAuthorizerV2Request {
+func authorizerRequest(rt samtemplate.Route, key string) events.APIGatewayV2CustomAuthorizerV2Request {
 	ev := request(rt, nil, "")
 	ev.Headers["authorization"] = "Bearer " + key
 	return events.APIGatewayV2CustomAuthorizerV2Request{
 		Version: "2.0", Type: "REQUEST", IdentitySource: []string{"Bearer " + key},
-		RouteArn: "arn:aws:execute-api:" + emulator.Region + ":" + samapp.AccountID + ":benchapi/$default/" + ev.RequestContext.HTTP.Method + ev.RawPath,
+		RouteArn: "arn:aws:execute-api:" + emulator.Region + ":" + samtemplate.AccountID + ":benchapi/$default/" + ev.RequestContext.HTTP.Method + ev.RawPath,
 		RouteKey: ev.RouteKey, RawPath: ev.RawPath, Headers: ev.Headers, RequestContext: ev.RequestContext,
 	}
 }

@@ -34,7 +34,6 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -120,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // linux/arm64, stands up the local AWS emulator, and measures each function's cold starts.
 func coldStarts(ctx context.Context, root string, opts options, progress io.Writer) ([]ColdStart, error) {
 	tmplPath := filepath.Join(root, "template.yaml")
-	plain, err := samapp.Load(tmplPath, samapp.Options{})
+	plain, err := samtemplate.Load(tmplPath, samtemplate.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +127,7 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 	if len(ids) == 0 {
 		return nil, errors.New("the template has no functions")
 	}
-	fns := make([]*samapp.Function, 0, len(ids)+1)
+	fns := make([]*samtemplate.Function, 0, len(ids)+1)
 	for _, id := range ids {
 		fns = append(fns, plain.Functions[id])
 	}

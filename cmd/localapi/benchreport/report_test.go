@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 const module = "github.com/apitokens/apitokens"
@@ -114,7 +114,7 @@ init github.com/apitokens/apitokens/shared/apikey @4.2 ms, 0.13 ms clock, 8672 b
 
 func TestSummarize(t *testing.T) {
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
-	s := subject{fn: &samapp.Function{LogicalID: "AuthorizerFunction"}, authorizer: true}
+	s := subject{fn: &samtemplate.Function{LogicalID: "AuthorizerFunction"}, authorizer: true}
 	samples := []sample{
 		{rieInit: ms(0.02), init: ms(9), first: ms(30), warm: []time.Duration{ms(1), ms(2)}, rss: 12 << 20, hwm: 13 << 20, answer: "allowed",
 			packageInit: map[string]time.Duration{"a": ms(1), "b": ms(0.5), "c": ms(0.2), "d": ms(0.1)}},

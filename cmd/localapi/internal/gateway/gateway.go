@@ -16,7 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // maxBody is API Gateway's limit on a request's payload.
@@ -29,7 +29,7 @@ type Invoker interface {
 
 // Config is what a Gateway serves.
 type Config struct {
-	App *samapp.App
+	App *samtemplate.App
 	// JWT verifies tokens for each JWT authorizer of App, by name.
 	JWT map[string]*JWTVerifier
 	// Functions runs the routes' and the Lambda authorizers' functions.
@@ -57,7 +57,7 @@ type jwtAuthorizer struct {
 }
 
 type lambdaAuthorizer struct {
-	*samapp.LambdaAuthorizer
+	*samtemplate.LambdaAuthorizer
 	mu    sync.Mutex
 	cache map[string]cachedResult
 }

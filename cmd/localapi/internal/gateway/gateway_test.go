@@ -15,12 +15,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 func TestRouteMatching(t *testing.T) {
 	var routes []route
-	for _, r := range []samapp.Route{
+	for _, r := range []samtemplate.Route{
 		{Method: "GET", Path: "/v1/tokens", Function: "List"},
 		{Method: "GET", Path: "/v1/tokens/{id}", Function: "Get"},
 		{Method: "POST", Path: "/v1/tokens/{id}/reveal", Function: "Reveal"},
@@ -79,7 +79,7 @@ func TestRouteMatching(t *testing.T) {
 
 func TestBuildEvent(t *testing.T) {
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
-	rt := compile(samapp.Route{Method: "POST", Path: "/v1/hooks/{source}", Function: "Receive"})
+	rt := compile(samtemplate.Route{Method: "POST", Path: "/v1/hooks/{source}", Function: "Receive"})
 
 	t.Run("JSON body", func(t *testing.T) {
 		r := httptest.NewRequest("POST", "http://127.0.0.1:3000/v1/hooks/zap%20ier?userId=u1&tag=a&tag=b", nil)
@@ -195,16 +195,16 @@ func newTestGateway(t *testing.T, ttl time.Duration) (*Gateway, *fakeFunctions) 
 			return []byte(`{"isAuthorized":false}`), nil
 		},
 	}}
-	app := &samapp.App{
-		Routes: []samapp.Route{
+	app := &samtemplate.App{
+		Routes: []samtemplate.Route{
 			{Method: "GET", Path: "/session", Function: "Route", Authorizer: "Session"},
 			{Method: "GET", Path: "/scoped", Function: "Route", Authorizer: "Session", AuthorizationScopes: []string{"tokens:read"}},
 			{Method: "GET", Path: "/key/{id}", Function: "Route", Authorizer: "ApiKey"},
 			{Method: "GET", Path: "/open", Function: "Route"},
 			{Method: "GET", Path: "/fail", Function: "Fail"},
 		},
-		JWTAuthorizers: map[string]*samapp.JWTAuthorizer{"Session": {Name: "Session", IdentitySource: "$request.header.Authorization", Issuer: testIssuer}},
-		LambdaAuthorizers: map[string]*samapp.LambdaAuthorizer{"ApiKey": {
+		JWTAuthorizers: map[string]*samtemplate.JWTAuthorizer{"Session": {Name: "Session", IdentitySource: "$request.header.Authorization", Issuer: testIssuer}},
+		LambdaAuthorizers: map[string]*samtemplate.LambdaAuthorizer{"ApiKey": {
 			Name: "ApiKey", Function: "Auth", IdentityHeaders: []string{"Authorization"}, ResultTTL: ttl,
 			PayloadFormatVersion: "2.0", EnableSimpleResponses: true,
 		}},

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // segment kinds, in the order API Gateway prefers them when several routes match.
@@ -20,13 +20,13 @@ type segment struct {
 }
 
 type route struct {
-	samapp.Route
+	samtemplate.Route
 	segments []segment
 }
 
-func compile(r samapp.Route) route {
+func compile(r samtemplate.Route) route {
 	c := route{Route: r}
-	if r.Path == samapp.DefaultRoute {
+	if r.Path == samtemplate.DefaultRoute {
 		return c
 	}
 	for _, s := range strings.Split(strings.TrimPrefix(r.Path, "/"), "/") {
@@ -45,7 +45,7 @@ func compile(r samapp.Route) route {
 // match reports whether the route serves method and the escaped path, and with which path
 // parameters.
 func (r route) match(method, rawPath string) (map[string]string, bool) {
-	if r.Path == samapp.DefaultRoute {
+	if r.Path == samtemplate.DefaultRoute {
 		return nil, true
 	}
 	if r.Method != "ANY" && r.Method != method {
@@ -90,8 +90,8 @@ func (r route) match(method, rawPath string) (map[string]string, bool) {
 // segment a literal beats a variable beats a greedy variable, a route for the method beats
 // ANY, and $default comes last.
 func moreSpecific(a, b route) bool {
-	if (a.Path == samapp.DefaultRoute) != (b.Path == samapp.DefaultRoute) {
-		return b.Path == samapp.DefaultRoute
+	if (a.Path == samtemplate.DefaultRoute) != (b.Path == samtemplate.DefaultRoute) {
+		return b.Path == samtemplate.DefaultRoute
 	}
 	for i := 0; i < len(a.segments) && i < len(b.segments); i++ {
 		if a.segments[i].kind != b.segments[i].kind {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // rieModule is the package of the Runtime Interface Emulator, pinned in go.mod as a tool.
@@ -35,13 +35,13 @@ func BootstrapPath(outDir, logicalID string) string {
 // Build compiles every function's CodeUri folder into outDir/<LogicalID>/bootstrap for the host,
 // with the flags SAM's go1.x build method uses, at most parallel at a time. It returns every
 // build failure, joined.
-func Build(ctx context.Context, root, outDir string, fns []*samapp.Function, parallel int) error {
+func Build(ctx context.Context, root, outDir string, fns []*samtemplate.Function, parallel int) error {
 	return BuildFor(ctx, root, outDir, fns, parallel, runtime.GOOS, runtime.GOARCH)
 }
 
 // BuildFor is Build for another platform, such as linux/arm64, the architecture the template
 // deploys to.
-func BuildFor(ctx context.Context, root, outDir string, fns []*samapp.Function, parallel int, goos, goarch string) error {
+func BuildFor(ctx context.Context, root, outDir string, fns []*samtemplate.Function, parallel int, goos, goarch string) error {
 	if parallel < 1 {
 		parallel = 1
 	}
@@ -59,7 +59,7 @@ func BuildFor(ctx context.Context, root, outDir string, fns []*samapp.Function, 
 	return errors.Join(errs...)
 }
 
-func buildFunction(ctx context.Context, root, outDir string, f *samapp.Function, goos, goarch string) error {
+func buildFunction(ctx context.Context, root, outDir string, f *samtemplate.Function, goos, goarch string) error {
 	if f.Runtime != "" && !strings.HasPrefix(f.Runtime, "provided") {
 		return fmt.Errorf("function %s: runtime %s: the local run builds Go functions for provided runtimes only", f.LogicalID, f.Runtime)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -55,7 +54,7 @@ func startEchoWith(t *testing.T, timeout time.Duration, opts Options) (*Function
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	f := &samapp.Function{
+	f := &samtemplate.Function{
 		LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo"),
 		Runtime: "provided.al2023", Handler: "bootstrap", Timeout: timeout, MemorySize: 128,
 		LogFormat: "JSON", ApplicationLogLevel: "INFO",
@@ -65,7 +64,7 @@ func startEchoWith(t *testing.T, timeout time.Duration, opts Options) (*Function
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Build(ctx, root, out, []*samapp.Function{f}, 2); err != nil {
+	if err := Build(ctx, root, out, []*samtemplate.Function{f}, 2); err != nil {
 		t.Fatal(err)
 	}
 	console := &lines{}
@@ -219,7 +218,7 @@ func TestBuildFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	f := &samapp.Function{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")}
+	f := &samtemplate.Function{LogicalID: "EchoFunction", CodeDir: filepath.Join(root, "cmd/localapi/testdata/fixture/echo")}
 	for _, tt := range []struct {
 		goarch string
 		want   elf.Machine
@@ -229,7 +228,7 @@ func TestBuildFor(t *testing.T) {
 	} {
 		t.Run(tt.goarch, func(t *testing.T) {
 			dir := filepath.Join(out, tt.goarch)
-			if err := BuildFor(context.Background(), root, dir, []*samapp.Function{f}, 1, "linux", tt.goarch); err != nil {
+			if err := BuildFor(context.Background(), root, dir, []*samtemplate.Function{f}, 1, "linux", tt.goarch); err != nil {
 				t.Fatal(err)
 			}
 			bin, err := elf.Open(BootstrapPath(dir, f.LogicalID))

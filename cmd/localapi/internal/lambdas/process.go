@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/samapp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // maxResponse is Lambda's limit on a synchronous invocation's response.
@@ -42,7 +42,7 @@ type Function struct {
 // with the environment Lambda would give it plus env (which wins). Every line the emulator and
 // the function print goes to out as one Write, prefixed with "[Name] "; out must be safe for
 // concurrent use.
-func Start(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer) (*Function, error) {
+func Start(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, env map[string]string, out io.Writer) (*Function, error) {
 	return StartWith(ctx, rie, bootstrap, f, env, out, Options{})
 }
 
@@ -55,7 +55,7 @@ type Options struct {
 }
 
 // StartWith is Start with options.
-func StartWith(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
+func StartWith(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "warn"
 	}
@@ -70,7 +70,7 @@ func StartWith(ctx context.Context, rie, bootstrap string, f *samapp.Function, e
 	return nil, fmt.Errorf("start %s under the runtime interface emulator: %w", f.LogicalID, lastErr)
 }
 
-func startOnce(ctx context.Context, rie, bootstrap string, f *samapp.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
+func startOnce(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func startOnce(ctx context.Context, rie, bootstrap string, f *samapp.Function, e
 
 // Environment returns the variables a function runs with: those Lambda sets for a provided
 // runtime, the function's own (Globals merged), then extra.
-func Environment(f *samapp.Function, taskRoot string, extra map[string]string) map[string]string {
+func Environment(f *samtemplate.Function, taskRoot string, extra map[string]string) map[string]string {
 	env := map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
 		"LANG":                            "en_US.UTF-8",

@@ -1,4 +1,4 @@
-package samapp
+package samtemplate_test
 
 import (
 	"path/filepath"
@@ -9,13 +9,13 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-func loadProject(t *testing.T) *App {
+func loadProject(t *testing.T) *samtemplate.App {
 	t.Helper()
 	root, err := samtemplate.FindRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Load(filepath.Join(root, "template.yaml"), Options{
+	app, err := samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{
 		Refs: map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
 	})
 	if err != nil {
@@ -101,12 +101,48 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 	}
 }
 
+func TestFunctionsReadRoutesAndAuthorizerFromApp(t *testing.T) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := samtemplate.Open(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]samtemplate.FunctionGrants{}
+	for _, f := range fns {
+		byID[f.ID] = f
+	}
+	if auth := byID["AuthorizerFunction"]; !auth.Authorizer || len(auth.Routes) != 0 {
+		t.Errorf("AuthorizerFunction = %+v, want the authorizer, with no route", auth)
+	}
+	create := byID["CreateTokenFunction"]
+	if create.Authorizer || !slices.Equal(create.Routes, []string{"POST /v1/tokens"}) {
+		t.Errorf("CreateTokenFunction = %+v, want route POST /v1/tokens, not an authorizer", create)
+	}
+	if !slices.Contains(create.Grants, samtemplate.Grant{Action: "dynamodb:PutItem", Resource: samtemplate.TableResource}) {
+		t.Errorf("CreateTokenFunction grants %v, want dynamodb:PutItem on %s", create.Grants, samtemplate.TableResource)
+	}
+	app, err := tmpl.App(samtemplate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != len(app.Functions) {
+		t.Errorf("Functions names %d functions, App %d", len(fns), len(app.Functions))
+	}
+}
+
 func TestLoadExistingProvider(t *testing.T) {
 	root, err := samtemplate.FindRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := Load(filepath.Join(root, "template.yaml"), Options{Parameters: map[string]string{
+	app, err := samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{Parameters: map[string]string{
 		"IdentityProvider": "existing",
 		"JwtIssuer":        "http://127.0.0.1:3000/idp",
 		"JwtAudience":      "dashboard-a,dashboard-b",

@@ -1,6 +1,6 @@
-# Operating a deployed stack, included by the Makefile; uses its GO. Both commands take AWS
-# credentials and region from the usual places (AWS_PROFILE, AWS_REGION, …) and find the stack's
-# resources by its outputs (docs/deploying.md).
+# Operating a deployed stack (docs/deploying.md), included by the Makefile; uses its GO. Both
+# commands take AWS credentials and region from the usual places (AWS_PROFILE, AWS_REGION, …)
+# and find the stack's resources by its outputs.
 
 STACK ?= apitokens
 

@@ -1,10 +1,9 @@
-package samapp
+package samtemplate
 
 import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,8 +14,6 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/global"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
-
-	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
 // Fixed values that CloudFormation would supply for pseudo parameters and ARNs.
@@ -106,16 +103,19 @@ type Options struct {
 	Parameters map[string]string
 }
 
-// Load reads the SAM template at path.
+// Load reads the SAM template at path and resolves it as SAM deploys it (Open, then App).
 func Load(path string, opts Options) (*App, error) {
-	path, err := filepath.Abs(path)
+	t, err := Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("template path: %w", err)
+		return nil, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
+	return t.App(opts)
+}
+
+// App resolves the template the way SAM deploys it: every function with Globals merged in, the
+// HttpApi routes its events declare, and the authorizers those routes use.
+func (t *Template) App(opts Options) (*App, error) {
+	path, data := t.path, t.data
 	overrides := map[string]any{}
 	for k, v := range opts.Parameters {
 		overrides[k] = v
@@ -129,14 +129,14 @@ func Load(path string, opts Options) (*App, error) {
 		// Fn::If picks the JWT authorizer's issuer and audience by IdentityProvider.
 		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref":        ref(opts.Refs),
-			"Fn::GetAtt": getAtt(opts.Refs),
+			"Ref":        refHandler(opts.Refs),
+			"Fn::GetAtt": getAttHandler(opts.Refs),
 		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve template %s: %w", path, err)
 	}
-	typed, err := samtemplate.TypedJSON(resolved)
+	typed, err := TypedJSON(resolved)
 	if err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", path, err)
 	}
@@ -305,7 +305,7 @@ func (app *App) addAuthorizers(api *serverless.HttpApi) error {
 			if a.IdentitySource == "" {
 				a.IdentitySource = "$request.header.Authorization"
 			}
-			a.Audience = list(d.JwtConfiguration.Audience)
+			a.Audience = stringList(d.JwtConfiguration.Audience)
 			app.JWTAuthorizers[name] = a
 		case d.FunctionArn != "":
 			fn, ok := functionOfARN(d.FunctionArn)
@@ -399,9 +399,9 @@ type paramsDoc struct {
 	} `json:"Parameters"`
 }
 
-// ref resolves Ref as CloudFormation would for the local run: pseudo parameters and parameters
+// refHandler resolves Ref as CloudFormation would for the local run: pseudo parameters and parameters
 // (a CommaDelimitedList becomes a list), the given resources, and any other resource's logical id.
-func ref(refs map[string]string) intrinsics.IntrinsicHandler {
+func refHandler(refs map[string]string) intrinsics.IntrinsicHandler {
 	return func(name string, input, template any) any {
 		id, ok := input.(string)
 		if !ok {
@@ -426,8 +426,8 @@ func ref(refs map[string]string) intrinsics.IntrinsicHandler {
 	}
 }
 
-// getAtt resolves Fn::GetAtt for Arn attributes with the ARN the resource would have.
-func getAtt(refs map[string]string) intrinsics.IntrinsicHandler {
+// getAttHandler resolves Fn::GetAtt for Arn attributes with the ARN the resource would have.
+func getAttHandler(refs map[string]string) intrinsics.IntrinsicHandler {
 	return func(_ string, input, template any) any {
 		var id, attr string
 		switch v := input.(type) {
@@ -456,7 +456,7 @@ func getAtt(refs map[string]string) intrinsics.IntrinsicHandler {
 	}
 }
 
-// functionOfARN returns the logical id in an ARN getAtt made for a function.
+// functionOfARN returns the logical id in an ARN getAttHandler made for a function.
 func functionOfARN(arn string) (string, bool) {
 	prefix := "arn:aws:lambda:" + Region + ":" + AccountID + ":function:"
 	id, ok := strings.CutPrefix(arn, prefix)
@@ -517,7 +517,8 @@ func scalar(v any) string {
 	}
 }
 
-func list(v any) []string {
+// stringList returns a resolved list, or a comma-separated string, as strings.
+func stringList(v any) []string {
 	switch v := v.(type) {
 	case string:
 		return splitList(v)
