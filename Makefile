@@ -35,9 +35,11 @@ build: ## Build every function's bootstrap, for Lambda (linux/arm64) and for thi
 	@ls -l $(BUILD)/arm64/*/bootstrap | awk '{printf "%8.1f MiB  %s\n", $$5/1048576, $$9}'
 
 .PHONY: test
-test: venv ## Run every test; the tests start and stop the emulator themselves
+test: venv ## Run every test; the tests start and stop the emulator themselves (the page's browser tests need Chromium)
+	@$(call browser-note,will be SKIPPED)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	@$(call browser-note,were SKIPPED)
 
 .PHONY: lint
 lint: lint-go lint-template ## Every static check: Go (lint-go) and the SAM template (lint-template)

@@ -209,7 +209,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))
-	mux.Handle("/", gw)
+	page, err := s.withDashboard(root, gw)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", page)
 	s.http.Handler = mux
 	go func() {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -308,6 +312,7 @@ func (s *Server) PrintBanner(w io.Writer) {
 	admin, err1 := s.Mint("local-admin", "local-env", true)
 	agent, err2 := s.Mint("local-agent", "local-env", false)
 
+	fmt.Fprintf(w, "\nAPI Tokens page: %s/ (sign in as any user: the local identity provider asks no password)\n", s.URL)
 	fmt.Fprintf(w, "\nAPI Tokens is served on %s\n\n", s.URL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  METHOD\tPATH\tFUNCTION\tAUTHORIZER")

@@ -23,6 +23,16 @@ const agentGroup = "agents"
 // mintSession signs a session for a dashboard user with the claim names, admin group and
 // audience the template gives the JWT authorizer.
 func mintSession(idp *devidp.Provider, app *samtemplate.App, user, environment string, admin bool, ttl time.Duration) (string, error) {
+	s, names, err := sessionFor(app, user, environment, admin, ttl)
+	if err != nil {
+		return "", err
+	}
+	return idp.Mint(s, names, time.Now())
+}
+
+// sessionFor describes a dashboard user's session with the claim names, admin group and
+// audience the template gives the JWT authorizer.
+func sessionFor(app *samtemplate.App, user, environment string, admin bool, ttl time.Duration) (devidp.Session, devidp.SessionClaims, error) {
 	param := func(name, def string) string {
 		if v := app.Parameters[name]; v != "" {
 			return v
@@ -41,14 +51,13 @@ func mintSession(idp *devidp.Provider, app *samtemplate.App, user, environment s
 		}
 	}
 	if audience == "" {
-		return "", errors.New("the template's JWT authorizer names no audience")
+		return devidp.Session{}, devidp.SessionClaims{}, errors.New("the template's JWT authorizer names no audience")
 	}
-	return idp.Mint(devidp.Session{
-		User: user, Environment: environment, Groups: groups, Audience: audience, TTL: ttl,
-	}, devidp.SessionClaims{
-		Environment: param("EnvironmentClaim", "custom:environment_id"),
-		Groups:      param("GroupsClaim", "cognito:groups"),
-	}, time.Now())
+	return devidp.Session{User: user, Environment: environment, Groups: groups, Audience: audience, TTL: ttl},
+		devidp.SessionClaims{
+			Environment: param("EnvironmentClaim", "custom:environment_id"),
+			Groups:      param("GroupsClaim", "cognito:groups"),
+		}, nil
 }
 
 // sessionCommand prints one session, signed with the key the running server uses (the one

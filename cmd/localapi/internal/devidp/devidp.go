@@ -27,6 +27,7 @@ type Provider struct {
 	issuer string
 	key    *rsa.PrivateKey
 	kid    string
+	login  *login
 }
 
 // New returns a provider that issues tokens as issuer with key.
@@ -129,13 +130,16 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var doc any
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
-		doc = map[string]any{
-			"issuer":                                p.issuer,
-			"jwks_uri":                              p.issuer + JWKSPath,
-			"response_types_supported":              []string{"id_token"},
-			"subject_types_supported":               []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
+		doc = p.discovery()
+	case AuthorizePath, TokenPath:
+		if p.login == nil {
+			http.NotFound(w, r)
+		} else if r.URL.Path == AuthorizePath {
+			p.login.authorize(w, r)
+		} else {
+			p.login.token(w, r)
 		}
+		return
 	case JWKSPath:
 		doc = map[string]any{"keys": []JWK{PublicJWK(&p.key.PublicKey, p.kid)}}
 	default:
@@ -143,7 +147,31 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// A dashboard on another origin (a static host) reads these from the browser.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// discovery is the OpenID Connect discovery document; it names the authorization and token
+// endpoints once EnableLogin has turned them on.
+func (p *Provider) discovery() map[string]any {
+	doc := map[string]any{
+		"issuer":                                p.issuer,
+		"jwks_uri":                              p.issuer + JWKSPath,
+		"response_types_supported":              []string{"id_token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+	}
+	if p.login != nil {
+		doc["authorization_endpoint"] = p.issuer + AuthorizePath
+		doc["token_endpoint"] = p.issuer + TokenPath
+		doc["response_types_supported"] = []string{"code"}
+		doc["grant_types_supported"] = []string{"authorization_code"}
+		doc["code_challenge_methods_supported"] = []string{"S256"}
+		doc["token_endpoint_auth_methods_supported"] = []string{"none"}
+		doc["scopes_supported"] = []string{"openid", "profile", "email"}
+	}
+	return doc
 }
 
 // Sign returns a compact JWS of claims, signed RS256 with the provider's key.
@@ -184,11 +212,13 @@ type Session struct {
 	Groups      []string
 	Audience    string
 	TTL         time.Duration
+	// Nonce, when set, is the nonce of the authorization request the session answers.
+	Nonce string
 }
 
 // Mint returns a signed session for s, shaped like a Cognito ID token.
 func (p *Provider) Mint(s Session, names SessionClaims, now time.Time) (string, error) {
-	return p.Sign(map[string]any{
+	claims := map[string]any{
 		"sub":             s.User,
 		"iss":             p.issuer,
 		"aud":             s.Audience,
@@ -197,7 +227,11 @@ func (p *Provider) Mint(s Session, names SessionClaims, now time.Time) (string, 
 		"token_use":       "id",
 		names.Environment: s.Environment,
 		names.Groups:      s.Groups,
-	})
+	}
+	if s.Nonce != "" {
+		claims["nonce"] = s.Nonce
+	}
+	return p.Sign(claims)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

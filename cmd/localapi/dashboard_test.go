@@ -1,0 +1,621 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
+)
+
+// chromium finds the headless browser the page's tests drive: $CHROMIUM, or Debian's chromium
+// package. Without one the tests skip, except under CI=true, where they are mandatory.
+func chromium(t *testing.T) string {
+	t.Helper()
+	names := []string{"chromium", "chromium-browser"}
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		names = []string{p}
+	}
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true and no Chromium found: the browser tests are mandatory in CI (apt-get install chromium)")
+	}
+	t.Skip("SKIPPED: no Chromium found (apt-get install chromium, or set CHROMIUM): the dashboard's browser tests did not run")
+	return ""
+}
+
+// page is the dashboard served by a local API, and a browser to drive it.
+type page struct {
+	t       *testing.T
+	srv     *Server
+	browser context.Context
+	shots   string
+}
+
+func newPage(t *testing.T) *page {
+	t.Helper()
+	exe := chromium(t)
+	srv, out := startServer(t, "")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("local run output:\n%s", out)
+		}
+	})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // the CI runs as root, where Chromium's sandbox cannot start
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("lang", "en-US"),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := filepath.Join(root, "build", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &page{t: t, srv: srv, browser: ctx, shots: shots}
+}
+
+// tab is one browser tab: its own sessionStorage, so its own session.
+type tab struct {
+	*page
+	ctx context.Context
+}
+
+func (p *page) tab(t *testing.T) *tab {
+	ctx, cancel := chromedp.NewContext(p.browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Copy writes to the real clipboard; the test reads it back.
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: p.srv.URL,
+		})
+		if err != nil {
+			t.Fatalf("grant %s: %v", name, err)
+		}
+	}
+	return &tab{page: p, ctx: ctx}
+}
+
+// run runs actions in the tab, failing the test with what it was doing.
+func (b *tab) run(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval returns the value of a JavaScript expression in the tab, a promise's once it settles.
+func eval[T any](t *testing.T, b *tab, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// js is an action that runs a JavaScript expression for its effect.
+func js(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[*cdpruntime.RemoteObject](expr)(ctx, t)
+		return err
+	})
+}
+
+// poll waits until a JavaScript expression is true.
+func poll(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout))
+}
+
+// signIn opens the page and signs in on the development provider's form.
+func (b *tab) signIn(t *testing.T, user, environment string, admin bool) {
+	t.Helper()
+	role := "role-agent"
+	if admin {
+		role = "role-admin"
+	}
+	b.run(t, "sign in as "+user,
+		chromedp.Navigate(b.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("signin")),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("environment")),
+		chromedp.SetValue(chromedp.ID("user"), user),
+		chromedp.SetValue(chromedp.ID("environment"), environment),
+		chromedp.Click(chromedp.ID(role)),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("tokens")),
+		chromedp.WaitNotPresent(chromedp.CSS(`#token-table[aria-busy]`)),
+	)
+	if got := eval[string](t, b, `document.getElementById("account-name").textContent`); !strings.HasPrefix(got, user) {
+		t.Fatalf("signed in as %q, want %s", got, user)
+	}
+	// The session lives in this tab only.
+	if n := eval[int](t, b, `localStorage.length`); n != 0 {
+		t.Errorf("localStorage holds %d items after sign-in, want none", n)
+	}
+}
+
+func (b *tab) screenshot(t *testing.T, name string) {
+	t.Helper()
+	b.run(t, "settle", chromedp.Sleep(150*time.Millisecond))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// menuItems opens the three-dot menu of the token and returns its items' labels.
+func (b *tab) menuItems(t *testing.T, tokenID string) []string {
+	t.Helper()
+	b.run(t, "open the menu", chromedp.Click(chromedp.CSS(kebab(tokenID))), chromedp.WaitVisible(chromedp.ID("token-menu")))
+	return eval[[]string](t, b, `[...document.querySelectorAll("#token-menu [role=menuitem]")].map(b => b.textContent)`)
+}
+
+// choose opens the token's menu and picks label.
+func (b *tab) choose(t *testing.T, tokenID, label string) {
+	t.Helper()
+	b.menuItems(t, tokenID)
+	b.run(t, "choose "+label, chromedp.Click(chromedp.Search(fmt.Sprintf(`//ul[@id="token-menu"]//button[normalize-space()=%q]`, label))))
+}
+
+func kebab(tokenID string) string { return fmt.Sprintf(`button.kebab[data-token=%q]`, tokenID) }
+
+// rowText is the text of the token's row, or "" when it is not listed.
+func (b *tab) rowText(t *testing.T, tokenID string) string {
+	t.Helper()
+	return eval[string](t, b, fmt.Sprintf(`[...document.querySelector('tr[data-id=%q]')?.cells ?? []].map(c => c.textContent).join(" | ")`, tokenID))
+}
+
+// waitRow waits until the token's row holds want.
+func (b *tab) waitRow(t *testing.T, tokenID, want string) {
+	t.Helper()
+	b.run(t, "row shows "+want, poll(fmt.Sprintf(`(document.querySelector('tr[data-id=%q]')?.textContent ?? "").includes(%q)`, tokenID, want), 10*time.Second))
+}
+
+// createToken runs +New → Create Token → Save and returns the id of the new row and the key
+// the key window shows, copied with its Copy button.
+func (b *tab) createToken(t *testing.T, name string, shots bool) (id, key string) {
+	t.Helper()
+	b.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+		chromedp.SendKeys(chromedp.ID("create-name"), name))
+	if shots {
+		b.screenshot(t, "create-token")
+	}
+	b.run(t, "Save", chromedp.Click(chromedp.ID("create-save")), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+	if shots {
+		b.screenshot(t, "key-window")
+	}
+	b.run(t, "Copy", chromedp.Click(chromedp.ID("key-copy")),
+		poll(`document.getElementById("key-status").textContent.startsWith("Copied")`, 5*time.Second))
+	key = eval[string](t, b, `navigator.clipboard.readText()`)
+	shown := eval[string](t, b, `document.getElementById("key-value").value`)
+	if key == "" || key != shown {
+		t.Fatalf("clipboard holds %d characters that differ from the key window's, want the key", len(key))
+	}
+	b.run(t, "Close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")),
+		poll(`document.activeElement.id === "new-token"`, 5*time.Second))
+	if v := eval[string](t, b, `document.getElementById("key-value").value`); v != "" {
+		t.Error("the key window still holds the key after Close")
+	}
+	id = eval[string](t, b, fmt.Sprintf(`[...document.querySelectorAll("tr[data-id]")].find(r => r.querySelector(".token-name").textContent === %q)?.dataset.id ?? ""`, name))
+	if id == "" {
+		t.Fatalf("no row named %q after Save", name)
+	}
+	return id, key
+}
+
+// me calls /v1/me with key and answers the status and the token's name.
+func me(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	r := do(t, "GET", url+"/v1/me", "Bearer "+key, "")
+	var body struct{ TokenName string }
+	_ = json.Unmarshal([]byte(r.body), &body)
+	return r.status, body.TokenName
+}
+
+// within waits, in real time, for /v1/me with key to answer want, at most the 10 s the README
+// states for a status change to reach every call.
+func within(t *testing.T, url, key, step string, want int) {
+	t.Helper()
+	start := time.Now()
+	for {
+		s, _ := me(t, url, key)
+		if s == want {
+			t.Logf("%s: /v1/me %d after %v", step, want, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("%s: /v1/me still %d after 10 s, want %d", step, s, want)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+var hintPattern = regexp.MustCompile(`^([a-z][a-z0-9]{1,7}_)…(.{4})$`)
+
+// TestDashboardInABrowser walks the seed's flow on the API Tokens page in headless Chromium,
+// signed in through the local identity provider, against the local run's gateway and functions.
+func TestDashboardInABrowser(t *testing.T) {
+	p := newPage(t)
+	start := time.Now()
+	defer func() { t.Logf("browser tests took %v", time.Since(start).Round(100*time.Millisecond)) }()
+
+	t.Run("an agent walks the seed's flow", func(t *testing.T) {
+		b := p.tab(t)
+		b.signIn(t, "agent-1", "env-b", false)
+		if got := eval[string](t, b, `document.getElementById("list-state").textContent`); !strings.Contains(got, "no API tokens yet") {
+			t.Errorf("empty state = %q, want the no-tokens message", got)
+		}
+		if eval[bool](t, b, `!document.getElementById("filter").hidden`) {
+			t.Error("an agent sees the owner filter")
+		}
+		b.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		if types := eval[[]string](t, b, `[...document.querySelectorAll("#create-type option")].map(o => o.textContent)`); strings.Join(types, ",") != "User" {
+			t.Errorf("an agent's types = %v, want [User] only", types)
+		}
+		b.run(t, "Cancel", chromedp.Click(chromedp.CSS(`#create-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("create-dialog")))
+
+		id, key := b.createToken(t, "Zapier Sync", true)
+		row := b.rowText(t, id)
+		for _, want := range []string{"Zapier Sync", "active", "Never"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("row %q lacks %q", row, want)
+			}
+		}
+		hint := eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .hint').textContent`, id))
+		if m := hintPattern.FindStringSubmatch(hint); m == nil || !strings.HasPrefix(key, m[1]) || !strings.HasSuffix(key, m[2]) {
+			t.Errorf("hint %q does not match the key's prefix and last four", hint)
+		}
+		if s, name := me(t, p.srv.URL, key); s != 200 || name != "Zapier Sync" {
+			t.Fatalf("/v1/me with the copied key: %d %q, want 200 Zapier Sync", s, name)
+		}
+		b.screenshot(t, "list")
+
+		// Edit name: the API's refusal shows in the window, then a good name.
+		b.choose(t, id, "Edit name")
+		b.run(t, "empty name", chromedp.WaitVisible(chromedp.ID("rename-dialog")), chromedp.SetValue(chromedp.ID("rename-name"), "   "),
+			chromedp.Click(chromedp.ID("rename-save")), chromedp.WaitVisible(chromedp.ID("rename-problem")))
+		if got := eval[string](t, b, `document.getElementById("rename-problem").textContent`); got == "" || !eval[bool](t, b, `document.getElementById("rename-dialog").open`) {
+			t.Errorf("empty name: problem %q, want the API's detail in the open window", got)
+		}
+		b.run(t, "rename", chromedp.SetValue(chromedp.ID("rename-name"), "Zapier Sync (CRM)"), chromedp.Click(chromedp.ID("rename-save")),
+			chromedp.WaitNotVisible(chromedp.ID("rename-dialog")))
+		b.waitRow(t, id, "Zapier Sync (CRM)")
+		if got := eval[string](t, b, `document.activeElement.dataset.token ?? ""`); got != id {
+			t.Errorf("focus after rename on %q, want the token's menu button", got)
+		}
+
+		// View key shows the same key again.
+		b.choose(t, id, "View key")
+		b.run(t, "view key", chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		if got := eval[string](t, b, `document.getElementById("key-value").value`); got != key {
+			t.Error("View key shows another key than the one created")
+		}
+		b.run(t, "close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+
+		b.choose(t, id, "Deactivate")
+		b.waitRow(t, id, "inactive")
+		within(t, p.srv.URL, key, "deactivate", 403)
+		if items := b.menuItems(t, id); !contains(items, "Activate") || contains(items, "Deactivate") {
+			t.Errorf("menu of an inactive token = %v, want Activate instead of Deactivate", items)
+		}
+		b.run(t, "Activate", chromedp.Click(chromedp.Search(`//ul[@id="token-menu"]//button[.="Activate"]`)))
+		b.run(t, "active again", poll(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge').textContent === "active"`, id), 10*time.Second))
+		within(t, p.srv.URL, key, "activate", 200)
+
+		b.choose(t, id, "History")
+		b.run(t, "history", chromedp.WaitVisible(chromedp.CSS("#history-list li")),
+			poll(`document.getElementById("history-state").textContent === ""`, 10*time.Second))
+		history := eval[string](t, b, `document.getElementById("history-list").innerText`)
+		for _, want := range []string{"Created", "Renamed", "Key viewed", "Deactivated", "Activated"} {
+			if !strings.Contains(history, want) {
+				t.Errorf("history %q lacks %q", history, want)
+			}
+		}
+		b.run(t, "close history", chromedp.Click(chromedp.CSS(`#history-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("history-dialog")))
+
+		// Delete asks first, naming the token; Cancel keeps it.
+		b.choose(t, id, "Delete")
+		b.run(t, "confirm", chromedp.WaitVisible(chromedp.ID("delete-dialog")))
+		if got := eval[string](t, b, `document.getElementById("delete-title").textContent`); got != "Delete “Zapier Sync (CRM)”?" {
+			t.Errorf("confirmation = %q, want it to name the token", got)
+		}
+		b.run(t, "cancel", chromedp.Click(chromedp.CSS(`#delete-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("delete-dialog")))
+		if s, _ := me(t, p.srv.URL, key); s != 200 {
+			t.Fatalf("after Cancel: /v1/me %d, want 200", s)
+		}
+		b.choose(t, id, "Delete")
+		b.run(t, "delete", chromedp.WaitVisible(chromedp.ID("delete-dialog")), chromedp.Click(chromedp.ID("delete-confirm")),
+			chromedp.WaitNotVisible(chromedp.ID("delete-dialog")))
+		if row := b.rowText(t, id); row != "" {
+			t.Errorf("row still listed after Delete: %q", row)
+		}
+		within(t, p.srv.URL, key, "delete", 403)
+	})
+
+	t.Run("an agent sees only their own tokens; an admin sees everyone's but no other key", func(t *testing.T) {
+		agentSession, err := p.srv.Mint("agent-2", "env-b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, `{"name":"Listing Feed"}`)
+		var theirs struct{ ID, Key string }
+		if err := json.Unmarshal([]byte(r.body), &theirs); r.status != 201 || err != nil {
+			t.Fatalf("create agent-2's token: %d", r.status)
+		}
+		if s, _ := me(t, p.srv.URL, theirs.Key); s != 200 { // a last use to show
+			t.Fatalf("/v1/me with agent-2's key: %d", s)
+		}
+		// An inactive token and one that expires in a moment, for their badges.
+		var paused, expiring struct{ ID string }
+		_ = json.Unmarshal([]byte(do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, `{"name":"Mailchimp"}`).body), &paused)
+		if r := do(t, "POST", p.srv.URL+"/v1/tokens/"+paused.ID+"/deactivate", "Bearer "+agentSession, ""); r.status != 200 {
+			t.Fatalf("deactivate: %d", r.status)
+		}
+		expiry := time.Now().Add(2 * time.Second).UTC()
+		r = do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, fmt.Sprintf(`{"name":"Open House Trial","expiresAt":%q}`, expiry.Format(time.RFC3339Nano)))
+		if err := json.Unmarshal([]byte(r.body), &expiring); r.status != 201 || err != nil {
+			t.Fatalf("create an expiring token: %d %s", r.status, r.shown())
+		}
+
+		other := p.tab(t)
+		other.signIn(t, "agent-3", "env-b", false)
+		if row := other.rowText(t, theirs.ID); row != "" {
+			t.Errorf("agent-3 sees agent-2's token: %q", row)
+		}
+
+		admin := p.tab(t)
+		admin.signIn(t, "admin-1", "env-b", true)
+		admin.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		if types := eval[[]string](t, admin, `[...document.querySelectorAll("#create-type option")].map(o => o.textContent)`); strings.Join(types, ",") != "User,Admin" {
+			t.Errorf("an admin's types = %v, want User and Admin", types)
+		}
+		admin.run(t, "an Admin token", chromedp.SendKeys(chromedp.ID("create-name"), "Office Reports"),
+			chromedp.SetValue(chromedp.ID("create-type"), "admin"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")), chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		if got := eval[string](t, admin, `document.querySelector("#token-rows .badge-admin")?.textContent ?? ""`); got != "Admin" {
+			t.Errorf("the Admin token's row has no Admin badge (%q)", got)
+		}
+		if row := admin.rowText(t, theirs.ID); row != "" {
+			t.Errorf("Mine lists agent-2's token: %q", row)
+		}
+		admin.run(t, "Everyone", chromedp.SetValue(chromedp.ID("owner-filter"), "all"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			chromedp.WaitVisible(chromedp.CSS(kebab(theirs.ID))))
+		if row := admin.rowText(t, theirs.ID); !strings.Contains(row, "agent-2") || strings.Contains(row, "Never") {
+			t.Errorf("Everyone: agent-2's row %q lacks its owner or its last use", row)
+		}
+		if row := admin.rowText(t, paused.ID); !strings.Contains(row, "inactive") {
+			t.Errorf("the deactivated token's row %q, want inactive", row)
+		}
+		time.Sleep(time.Until(expiry))
+		admin.run(t, "reload Everyone", js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			poll(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge')?.textContent === "expired"`, expiring.ID), 10*time.Second))
+		admin.screenshot(t, "list-admin-everyone")
+		items := admin.menuItems(t, theirs.ID)
+		if contains(items, "View key") || !contains(items, "Deactivate") || !contains(items, "Delete") {
+			t.Errorf("admin's menu on agent-2's token = %v, want no View key, with Deactivate and Delete", items)
+		}
+		admin.run(t, "close menu", chromedp.KeyEvent(kb.Escape))
+
+		// One user: the filter takes a user id.
+		admin.run(t, "one user", chromedp.SetValue(chromedp.ID("owner-filter"), "user"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			chromedp.SendKeys(chromedp.ID("owner-user"), "agent-2"), chromedp.Click(chromedp.ID("owner-user-show")),
+			poll(`(rows => rows.length === 3 && rows.every(r => r.querySelector(".owner-col").textContent === "agent-2"))([...document.querySelectorAll("tr[data-id]")])`, 10*time.Second))
+		if row := admin.rowText(t, theirs.ID); row == "" {
+			t.Error("filter agent-2 does not list agent-2's token")
+		}
+	})
+
+	t.Run("paged list, a refused filter, sign-out", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-5", "env-b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 21 {
+			if r := do(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+session, fmt.Sprintf(`{"name":"Feed %02d"}`, i)); r.status != 201 {
+				t.Fatalf("create %d: %d", i, r.status)
+			}
+		}
+		b := p.tab(t)
+		b.signIn(t, "agent-5", "env-b", false)
+		if n := eval[int](t, b, `document.querySelectorAll("tr[data-id]").length`); n != 20 {
+			t.Errorf("first page = %d rows, want 20", n)
+		}
+		if first := eval[string](t, b, `document.querySelector("tr[data-id] .token-name").textContent`); first != "Feed 20" {
+			t.Errorf("first row = %q, want the newest, Feed 20", first)
+		}
+		b.run(t, "Show more", chromedp.Click(chromedp.ID("more")), poll(`document.querySelectorAll("tr[data-id]").length === 21`, 10*time.Second))
+		if eval[bool](t, b, `!document.getElementById("more").hidden`) {
+			t.Error("Show more still offered after the last page")
+		}
+
+		admin := p.tab(t)
+		admin.signIn(t, "admin-5", "env-b", true)
+		admin.run(t, "a user id the API refuses", chromedp.SetValue(chromedp.ID("owner-filter"), "user"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			chromedp.SendKeys(chromedp.ID("owner-user"), "agent#5"), chromedp.Click(chromedp.ID("owner-user-show")),
+			chromedp.WaitVisible(chromedp.ID("list-problem")))
+		if got := eval[string](t, admin, `document.getElementById("list-problem").textContent`); !strings.Contains(got, "owner must be") || !strings.Contains(got, "Try again") {
+			t.Errorf("list problem = %q, want the API's detail and Try again", got)
+		}
+
+		b.run(t, "Sign out", chromedp.Click(chromedp.ID("account-button")), chromedp.WaitVisible(chromedp.ID("account-menu")),
+			chromedp.Click(chromedp.Search(`//ul[@id="account-menu"]//button[.="Sign out"]`)), chromedp.WaitVisible(chromedp.ID("signed-out")))
+		if eval[bool](t, b, `sessionStorage.getItem("apitokens.session") !== null`) {
+			t.Error("the session outlives Sign out")
+		}
+		if n := eval[int](t, b, `document.querySelectorAll("tr[data-id]").length`); n != 0 {
+			t.Errorf("%d rows still in the page after Sign out", n)
+		}
+	})
+
+	t.Run("keyboard alone: create, then the three-dot menu", func(t *testing.T) {
+		b := p.tab(t)
+		b.signIn(t, "agent-kb", "env-b", false)
+		const activeJS = `(e => e.id || e.dataset.token || e.getAttribute("role") + ":" + e.textContent)(document.activeElement)`
+		active := func() string { return eval[string](t, b, activeJS) }
+		// settle waits for focus to move to want: a dialog returns focus on its close event.
+		settle := func(want string) string {
+			ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+			defer cancel()
+			_ = chromedp.Do(ctx, poll(fmt.Sprintf(`%s === %q`, activeJS, want), 3*time.Second))
+			return active()
+		}
+		// tabTo presses Tab until focus is on want, at most 30 times.
+		tabTo := func(want func(string) bool, what string) {
+			t.Helper()
+			for range 30 {
+				if want(active()) {
+					return
+				}
+				b.run(t, "Tab", chromedp.KeyEvent(kb.Tab))
+			}
+			t.Fatalf("Tab never reached %s (focus on %q)", what, active())
+		}
+		tabTo(func(s string) bool { return s == "new-token" }, "+New")
+		b.run(t, "Enter on +New", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		if got := active(); got != "create-name" {
+			t.Fatalf("focus in Create Token on %q, want the name", got)
+		}
+		b.run(t, "type and Enter", chromedp.KeyEvent("By keyboard"), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		if got := active(); got != "key-copy" {
+			t.Errorf("focus in the key window on %q, want Copy", got)
+		}
+		b.run(t, "Tab to Close, Enter", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		if got := settle("new-token"); got != "new-token" {
+			t.Errorf("focus after Close on %q, want +New", got)
+		}
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		tabTo(func(s string) bool { return s == id }, "the token's menu button")
+		b.run(t, "Enter opens the menu", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("token-menu")))
+		if got := active(); got != "menuitem:Edit name" {
+			t.Errorf("focus in the menu on %q, want Edit name", got)
+		}
+		steps := []struct{ key, want string }{
+			{kb.ArrowDown, "menuitem:View key"}, {kb.End, "menuitem:Delete"}, {kb.ArrowDown, "menuitem:Edit name"},
+			{kb.ArrowUp, "menuitem:Delete"}, {kb.Home, "menuitem:Edit name"}, {kb.Escape, id},
+		}
+		for _, s := range steps {
+			b.run(t, "key", chromedp.KeyEvent(s.key))
+			if got := active(); got != s.want {
+				t.Errorf("after %q focus on %q, want %q", s.key, got, s.want)
+			}
+		}
+		if eval[bool](t, b, `!document.getElementById("token-menu").hidden`) {
+			t.Error("Escape left the menu open")
+		}
+		// Deactivate by keyboard: focus comes back to the menu button.
+		b.run(t, "menu, Deactivate", chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
+		b.waitRow(t, id, "inactive")
+		if got := settle(id); got != id {
+			t.Errorf("focus after Deactivate on %q, want the menu button", got)
+		}
+		// Delete's confirmation opens on Cancel; Escape closes it and focus comes back.
+		b.run(t, "menu, Delete", chromedp.KeyEvent(kb.Enter), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("delete-dialog")))
+		if got := active(); !strings.HasSuffix(got, ":Cancel") {
+			t.Errorf("focus in the confirmation on %q, want Cancel", got)
+		}
+		b.run(t, "Escape", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("delete-dialog")))
+		if got := settle(id); got != id {
+			t.Errorf("focus after the confirmation on %q, want the menu button", got)
+		}
+		if b.rowText(t, id) == "" {
+			t.Error("Escape on the confirmation deleted the token")
+		}
+	})
+
+	t.Run("an expired session signs in again and keeps what was typed", func(t *testing.T) {
+		b := p.tab(t)
+		b.signIn(t, "agent-4", "env-b", false)
+		// A session the API refuses (expired an hour ago), with claims the page still trusts:
+		// the refusal, not the page's clock, sends the person back to sign in.
+		expired, err := p.srv.idp.Mint(devidp.Session{User: "agent-4", Environment: "env-b", Groups: []string{agentGroup}, Audience: "apitokens-dashboard", TTL: time.Minute},
+			devidp.SessionClaims{Environment: "custom:environment_id", Groups: "cognito:groups"}, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.run(t, "type a name, the session expires, Save",
+			chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.SendKeys(chromedp.ID("create-name"), "Mailchimp"),
+			js(fmt.Sprintf(`(() => { const s = JSON.parse(sessionStorage.getItem("apitokens.session")); s.idToken = %q; sessionStorage.setItem("apitokens.session", JSON.stringify(s)); })()`, expired)),
+			chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("environment")), // the provider's form
+			chromedp.SetValue(chromedp.ID("user"), "agent-4"), chromedp.SetValue(chromedp.ID("environment"), "env-b"),
+			chromedp.Click(chromedp.ID("signin")),
+			chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		if got := eval[string](t, b, `document.getElementById("create-name").value`); got != "Mailchimp" {
+			t.Errorf("name after signing in again = %q, want Mailchimp", got)
+		}
+		if eval[bool](t, b, `document.getElementById("create-restored").hidden`) {
+			t.Error("the window does not say why it came back")
+		}
+		b.run(t, "Save", chromedp.Click(chromedp.ID("create-save")), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		if eval[string](t, b, `location.search`) != "" {
+			t.Error("the sign-in code stayed in the address bar")
+		}
+	})
+
+	t.Run("at 360 px wide", func(t *testing.T) {
+		b := p.tab(t)
+		b.run(t, "narrow", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		b.signIn(t, "agent-1", "env-b", false)
+		b.createToken(t, "Zapier Sync", false)
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("page is %d px wide at 360, want no sideways scroll", w)
+		}
+		b.screenshot(t, "list-360px")
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		b.menuItems(t, id)
+		if right := eval[float64](t, b, `document.getElementById("token-menu").getBoundingClientRect().right`); right > 360 {
+			t.Errorf("the menu ends at %v px, past the 360 px screen", right)
+		}
+	})
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
