@@ -1,15 +1,19 @@
 package access
 
-import "errors"
+import (
+	"net/http"
 
-// Refusals. Handlers map them to HTTP answers in one place (package httpapi).
+	"github.com/apitokens/apitokens/shared/fault"
+)
+
+// Refusals, each with its HTTP answer.
 var (
-	// ErrNotFound hides a token the caller may not know about.
-	ErrNotFound = errors.New("token not visible to caller")
+	// ErrNotFound hides a token the caller may not know about: it answers as a missing token.
+	ErrNotFound = fault.Domain("token not visible to caller", http.StatusNotFound, "token_not_found", "No token with this id.")
 	// ErrAdminRequired refuses an agent what only an admin may do.
-	ErrAdminRequired = errors.New("admin required")
+	ErrAdminRequired = fault.Domain("admin required", http.StatusForbidden, "admin_required", "Only an administrator of the environment may do this.")
 	// ErrOwnerOnly refuses an admin the key of another user's token.
-	ErrOwnerOnly = errors.New("owner only")
+	ErrOwnerOnly = fault.Domain("owner only", http.StatusForbidden, "owner_only", "Only the token's owner may view its key.")
 )
 
 // Action is something done to an existing token.

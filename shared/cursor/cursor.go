@@ -3,9 +3,10 @@ package cursor
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"net/http"
 	"strings"
 
+	"github.com/apitokens/apitokens/shared/fault"
 	"github.com/apitokens/apitokens/shared/keyring"
 )
 
@@ -13,7 +14,7 @@ import (
 const MaxLen = 1024
 
 // ErrInvalid reports a cursor that is malformed, tampered with, or not this query's.
-var ErrInvalid = errors.New("invalid cursor")
+var ErrInvalid = fault.Domain("invalid cursor", http.StatusBadRequest, "invalid_cursor", "The cursor is not valid for this request.")
 
 // Scope joins what a cursor is bound to: the route and everything that limits what the caller
 // reads. A cursor opens only under the same scope.

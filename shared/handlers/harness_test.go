@@ -180,7 +180,6 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	}
 	a.deps.Now = a.clock
 	a.deps.Store.WithClock(a.clock)
-	a.deps.Inbox.WithClock(a.clock)
 	a.deps.Keys.WithClock(a.clock)
 	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
 		"POST /v1/tokens":                 handlers.CreateToken(a.deps),

@@ -10,13 +10,13 @@ import (
 
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
 // Me is GET /v1/me: who the key calls as. Zapier runs it as the connection test and labels the
 // connection with its answer.
-func Me(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func Me(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("me", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
@@ -58,7 +58,7 @@ func targetUser(ctx context.Context, d *service.Deps, c httpapi.Caller, userID s
 	case !httpapi.ValidID(userID):
 		return "", errInvalidUserID
 	}
-	known, err := d.Inbox.KnowsUser(ctx, c.EnvironmentID, userID)
+	known, err := d.Store.KnowsUser(ctx, c.EnvironmentID, userID)
 	if err != nil {
 		return "", err
 	}
@@ -76,7 +76,7 @@ type receivedView struct {
 // ReceiveHook is POST /v1/hooks/{source}: record one delivery (a JSON object up to 256 KiB) for
 // the key's owner, or with an Admin key for ?userId= of its environment. A repeat with the same
 // Idempotency-Key answers the first delivery and stores nothing.
-func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ReceiveHook(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("receivehook", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
@@ -107,7 +107,7 @@ func ReceiveHook(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) || nestedDeeper(trimmed, MaxDeliveryDepth) {
 			return httpapi.Response{}, errNotJSONObject
 		}
-		got, fresh, err := d.Inbox.Record(ctx, inbox.Delivery{
+		got, fresh, err := d.Store.RecordDelivery(ctx, tokenstore.Delivery{
 			Source: source, UserID: user, EnvironmentID: c.EnvironmentID, TokenID: c.TokenID, Payload: string(trimmed),
 		}, idemKey)
 		if err != nil {
@@ -137,7 +137,7 @@ type deliveryListView struct {
 
 // ListHookEvents is GET /v1/hooks/events: the deliveries recorded for the caller, newest first;
 // an Admin key sees its whole environment, or one user's with ?userId=.
-func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ListHookEvents(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("listhooks", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
@@ -157,11 +157,11 @@ func ListHookEvents(d *service.Deps) func(context.Context, httpapi.Request) (htt
 			return httpapi.Response{}, err
 		}
 		scope := cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source)
-		query := inbox.Query{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
+		query := tokenstore.DeliveryQuery{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
 		if query.StartKey, err = startKey(ctx, d, scope, req); err != nil {
 			return httpapi.Response{}, err
 		}
-		page, err := d.Inbox.List(ctx, query)
+		page, err := d.Store.ListDeliveries(ctx, query)
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,7 +233,7 @@ func TestHooksUnreadableStoredTime(t *testing.T) {
 	}
 	changed := 0
 	for _, it := range out.Items {
-		if k, _ := it["kind"].(*types.AttributeValueMemberS); k == nil || (k.Value != "delivery" && k.Value != "idempotency") {
+		if k, _ := it["kind"].(*types.AttributeValueMemberS); k == nil || (k.Value != "delivery" && k.Value != "delivery-idempotency") {
 			continue
 		}
 		if _, ok := it["receivedAt"]; !ok {
@@ -252,5 +253,112 @@ func TestHooksUnreadableStoredTime(t *testing.T) {
 	}
 	if r := a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`, "idempotency-key", "k1"); r.status != 500 {
 		t.Errorf("repeat = %d %s, want 500", r.status, r.shown())
+	}
+}
+
+// A list by source is served from a key: every page but the last holds limit deliveries, for one
+// user and for the whole environment, however the sources are interleaved.
+func TestHookEventsBySourcePages(t *testing.T) {
+	a := newAPI(t, 50)
+	annKey := a.create(ann, `{"name":"ann's zap"}`).str("key")
+	carlKey := a.create(carl, `{"name":"carl's zap"}`).str("key")
+	adminKey := a.create(adam, `{"name":"office","type":"admin"}`).str("key")
+	// ann: 7 zapier among 14 make; carl: 4 zapier among 4 n8n.
+	for i := range 21 {
+		source := "make"
+		if i%3 == 0 {
+			source = "zapier"
+		}
+		if r := a.keyDo(annKey, "POST", "/v1/hooks/"+source, `{"n":1}`); r.status != 202 {
+			t.Fatalf("post = %d %s", r.status, r.shown())
+		}
+		a.advance(time.Second)
+	}
+	for i := range 8 {
+		source := []string{"zapier", "n8n"}[i%2]
+		if r := a.keyDo(carlKey, "POST", "/v1/hooks/"+source, `{"n":2}`); r.status != 202 {
+			t.Fatalf("post = %d %s", r.status, r.shown())
+		}
+		a.advance(time.Second)
+	}
+	cases := []struct {
+		name, key, query string
+		pages            []int
+	}{
+		{"one user's zapier", annKey, "source=zapier", []int{3, 3, 1}},
+		{"one user's make", annKey, "source=make", []int{3, 3, 3, 3, 2}},
+		{"admin, one user's zapier", adminKey, "userId=carl&source=zapier", []int{3, 1}},
+		{"environment's zapier", adminKey, "source=zapier", []int{3, 3, 3, 2}},
+		{"environment's n8n", adminKey, "source=n8n", []int{3, 1}},
+		{"no such source", adminKey, "source=pipedream", []int{0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := strings.Split(c.query, "source=")[1]
+			var got []int
+			seen := map[string]bool{}
+			last := "~"
+			target := "/v1/hooks/events?limit=3&" + c.query
+			for range 10 {
+				r := a.keyDo(c.key, "GET", target, "")
+				if r.status != 200 {
+					t.Fatalf("list %s = %d %s", target, r.status, r.shown())
+				}
+				items := r.body["items"].([]any)
+				got = append(got, len(items))
+				for _, it := range items {
+					m := it.(map[string]any)
+					id := m["id"].(string)
+					if m["source"] != want || seen[id] || id >= last {
+						t.Errorf("item %s of source %v: want %s, each once, newest first", id, m["source"], want)
+					}
+					seen[id], last = true, id
+				}
+				next, _ := r.body["nextCursor"].(string)
+				if next == "" {
+					break
+				}
+				target = "/v1/hooks/events?limit=3&" + c.query + "&cursor=" + next
+			}
+			if !slices.Equal(got, c.pages) {
+				t.Errorf("got pages of %v, want %v", got, c.pages)
+			}
+		})
+	}
+}
+
+// An empty query parameter is an absent one, on every route that reads one: `cursor=` is the
+// first page, `limit=` the default size, and an empty filter no filter.
+func TestEmptyQueryParameterIsAbsent(t *testing.T) {
+	a := newAPI(t, 50)
+	created := a.create(ann, `{"name":"zap"}`)
+	key, id := created.str("key"), created.str("id")
+	if r := a.keyDo(key, "POST", "/v1/hooks/zapier?userId=", `{"a":1}`); r.status != 202 {
+		t.Fatalf("POST /v1/hooks/zapier?userId= = %d %s, want 202", r.status, r.shown())
+	}
+	cases := []struct {
+		name, target string
+		items        int
+		session      bool
+	}{
+		{"tokens", "/v1/tokens?cursor=&limit=&status=&owner=", 1, true},
+		{"audit", "/v1/tokens/" + id + "/audit?cursor=&limit=", 1, true},
+		{"hook events", "/v1/hooks/events?cursor=&limit=&source=&userId=", 1, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var r reply
+			if c.session {
+				r = a.do(ann, "GET", c.target, "")
+			} else {
+				r = a.keyDo(key, "GET", c.target, "")
+			}
+			if r.status != 200 {
+				t.Fatalf("GET %s = %d %s, want 200", c.target, r.status, r.shown())
+			}
+			if got := len(r.body["items"].([]any)); got != c.items {
+				t.Errorf("GET %s lists %d items, want %d", c.target, got, c.items)
+			}
+		})
 	}
 }

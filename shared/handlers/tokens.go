@@ -46,9 +46,9 @@ type createCanonical struct {
 // CreateToken is POST /v1/tokens: a new token for the caller, answered once with its key. With
 // an Idempotency-Key, a repeat of the same request within 24 hours answers the token the first
 // one made, with its key, and stores nothing.
-func CreateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func CreateToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("create", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.Session(req, d.Config.Claims)
+		p, err := session(d, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -178,9 +178,9 @@ var errInvalidStatus = httpapi.Errorf(http.StatusBadRequest, "invalid_status", `
 
 // ListTokens is GET /v1/tokens: the caller's tokens, or (for an admin) any user's or everyone's
 // in the environment, newest first, a page at a time.
-func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ListTokens(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("list", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		p, err := httpapi.Session(req, d.Config.Claims)
+		p, err := session(d, req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -223,10 +223,11 @@ func ListTokens(d *service.Deps) func(context.Context, httpapi.Request) (httpapi
 	})
 }
 
-// startKey opens the request's ?cursor= under scope; no cursor is the first page (nil).
+// startKey opens the request's ?cursor= under scope; no cursor, or an empty one, is the first
+// page (nil).
 func startKey(ctx context.Context, d *service.Deps, scope []byte, req httpapi.Request) (map[string]string, error) {
-	c, ok := req.QueryStringParameters["cursor"]
-	if !ok {
+	c := req.QueryStringParameters["cursor"]
+	if c == "" {
 		return nil, nil
 	}
 	ring, err := d.Keys.Ring(ctx)
@@ -269,9 +270,15 @@ func load(ctx context.Context, d *service.Deps, req httpapi.Request, a access.Ac
 	return p, t, nil
 }
 
+// session is the signed-in user of a management route, as the access rules know them.
+func session(d *service.Deps, req httpapi.Request) (access.Principal, error) {
+	u, err := httpapi.Session(req, d.Config.Claims)
+	return access.Principal(u), err
+}
+
 // sessionAndID reads the caller's session and the {id} path parameter.
 func sessionAndID(d *service.Deps, req httpapi.Request) (access.Principal, string, error) {
-	p, err := httpapi.Session(req, d.Config.Claims)
+	p, err := session(d, req)
 	if err != nil {
 		return p, "", err
 	}
@@ -280,7 +287,7 @@ func sessionAndID(d *service.Deps, req httpapi.Request) (access.Principal, strin
 }
 
 // GetToken is GET /v1/tokens/{id}.
-func GetToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func GetToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("get", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		_, t, err := load(ctx, d, req, access.Read)
 		if err != nil {
@@ -295,7 +302,7 @@ type renameRequest struct {
 }
 
 // RenameToken is PATCH /v1/tokens/{id}: edit the name.
-func RenameToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func RenameToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("rename", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		var in renameRequest
 		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
@@ -325,7 +332,7 @@ type revealView struct {
 
 // RevealToken is POST /v1/tokens/{id}/reveal: the key again, to its owner only, recorded in the
 // token's history.
-func RevealToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func RevealToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("reveal", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, t, err := load(ctx, d, req, access.Reveal)
 		if err != nil {
@@ -343,17 +350,17 @@ func RevealToken(d *service.Deps) func(context.Context, httpapi.Request) (httpap
 }
 
 // DeactivateToken is POST /v1/tokens/{id}/deactivate: suspend; idempotent.
-func DeactivateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func DeactivateToken(d *service.Deps) httpapi.Handler {
 	return setStatus(d, "deactivate", access.Deactivate, tokenstore.StatusInactive)
 }
 
 // ActivateToken is POST /v1/tokens/{id}/activate: resume; idempotent; an expired token stays
 // expired.
-func ActivateToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ActivateToken(d *service.Deps) httpapi.Handler {
 	return setStatus(d, "activate", access.Activate, tokenstore.StatusActive)
 }
 
-func setStatus(d *service.Deps, name string, a access.Action, to tokenstore.Status) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func setStatus(d *service.Deps, name string, a access.Action, to tokenstore.Status) httpapi.Handler {
 	return httpapi.Handle(name, d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, t, err := load(ctx, d, req, a)
 		if err != nil {
@@ -367,7 +374,7 @@ func setStatus(d *service.Deps, name string, a access.Action, to tokenstore.Stat
 }
 
 // DeleteToken is DELETE /v1/tokens/{id}: revoke for good.
-func DeleteToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func DeleteToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("delete", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, t, err := load(ctx, d, req, access.Delete)
 		if err != nil {
@@ -398,7 +405,7 @@ type auditListView struct {
 
 // TokenAudit is GET /v1/tokens/{id}/audit: the token's history, newest first, for its owner and
 // the environment's admins.
-func TokenAudit(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func TokenAudit(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("audit", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, id, err := sessionAndID(d, req)
 		if err != nil {

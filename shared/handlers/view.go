@@ -88,9 +88,11 @@ const (
 	maxPageSize     = 100
 )
 
+// pageSize is the request's ?limit=; absent or empty is the default. Every query parameter
+// reads "" as absent.
 func pageSize(req httpapi.Request) (int, error) {
-	s, ok := req.QueryStringParameters["limit"]
-	if !ok {
+	s := req.QueryStringParameters["limit"]
+	if s == "" {
 		return defaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)

@@ -8,14 +8,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// HandlerFunc is one route's logic: a response, or an error that ProblemFor answers.
-type HandlerFunc func(ctx context.Context, req Request) (Response, error)
+// Handler is the one signature of a route: a route's logic given to Handle (a response, or an
+// error that ProblemFor answers), and the route Handle returns for Lambda to run.
+type Handler = func(ctx context.Context, req Request) (Response, error)
 
 // Handle wraps a route's logic as a Lambda handler: errors become problem responses, and every
 // request leaves one structured log line with its request ids, route, status and duration. An
 // unexpected error is logged with its text and answered with a bare 500; the answer never
 // carries it. The Lambda itself never fails on an HTTP outcome.
-func Handle(name string, log *slog.Logger, fn HandlerFunc) func(context.Context, Request) (Response, error) {
+func Handle(name string, log *slog.Logger, fn Handler) Handler {
 	return func(ctx context.Context, req Request) (Response, error) {
 		start := time.Now()
 		resp, err := fn(ctx, req)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
@@ -217,7 +218,7 @@ func TestSession(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != c.want {
+			if err != nil || access.Principal(got) != c.want {
 				t.Errorf("got %+v, %v; want %+v", got, err, c.want)
 			}
 		})
@@ -260,11 +261,18 @@ func TestProblemFor(t *testing.T) {
 		{tokenstore.ErrExpired, 409, "token_expired"},
 		{tokenstore.ErrBadCursor, 400, "invalid_cursor"},
 		{Errorf(400, "invalid_name", "bad"), 400, "invalid_name"},
+		{fmt.Errorf("list: %w", cursor.ErrInvalid), 400, "invalid_cursor"},
+		{tokenstore.ErrIdempotencyMismatch, 409, "idempotency_key_reused"},
+		{tokenstore.ErrIdempotentTokenDeleted, 409, "idempotency_key_reused"},
+		{tokenstore.ErrConflict, 409, "conflict"},
+		// A 5xx answer never carries its own detail: internal text stays out.
+		{Errorf(503, "table_down", "dynamodb table apitokens-prod is throttled"), 500, "internal_error"},
 		{errors.New("dynamodb: connection reset by 10.0.0.1"), 500, "internal_error"},
 	}
 	for _, c := range cases {
 		p := ProblemFor(c.err)
-		if p.Status != c.status || p.Code != c.code || p.Type != "about:blank" || p.Title == "" {
+		if p.Status != c.status || p.Code != c.code || p.Type != "about:blank" || p.Title == "" ||
+			(p.Status >= 500 && p.Detail != "Something went wrong on our side; try again later.") {
 			t.Errorf("ProblemFor(%v) = %+v, want %d %s", c.err, p, c.status, c.code)
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/apitokens/apitokens/shared/access"
 )
 
 // ClaimNames says which verified session claims carry the environment and the groups. The
@@ -26,22 +24,31 @@ var (
 	errNoKey         = Errorf(http.StatusUnauthorized, "unauthenticated", "An API key is required.")
 )
 
+// SessionUser is the signed-in dashboard user of a management route. It has the fields of
+// SessionUser, so a handler converts it with SessionUser(u) and this package needs no
+// domain package.
+type SessionUser struct {
+	UserID        string
+	EnvironmentID string
+	Admin         bool
+}
+
 // Session returns the signed-in user of a management route from the claims API Gateway's JWT
 // authorizer verified. Only those claims count, never a header the caller sent.
-func Session(req Request, names ClaimNames) (access.Principal, error) {
+func Session(req Request, names ClaimNames) (SessionUser, error) {
 	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.JWT == nil {
-		return access.Principal{}, errNoSession
+		return SessionUser{}, errNoSession
 	}
 	claims := req.RequestContext.Authorizer.JWT.Claims
 	sub := claims["sub"]
 	if !ValidID(sub) {
-		return access.Principal{}, errNoSession
+		return SessionUser{}, errNoSession
 	}
 	env := claims[names.Environment]
 	if !ValidID(env) {
-		return access.Principal{}, errNoEnvironment
+		return SessionUser{}, errNoEnvironment
 	}
-	return access.Principal{UserID: sub, EnvironmentID: env, Admin: hasGroup(claims[names.Groups], names.AdminGroup)}, nil
+	return SessionUser{UserID: sub, EnvironmentID: env, Admin: hasGroup(claims[names.Groups], names.AdminGroup)}, nil
 }
 
 // ValidID reports whether s can be a user or environment id: 1 to 128 characters of UTF-8,

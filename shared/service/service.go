@@ -20,7 +20,6 @@ import (
 
 	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/httpapi"
-	"github.com/apitokens/apitokens/shared/inbox"
 	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
@@ -88,7 +87,6 @@ func positiveInt(getenv func(string) string, name string, def int) (int, error) 
 type Deps struct {
 	Config Config
 	Store  *tokenstore.Store
-	Inbox  *inbox.Inbox
 	Keys   *keyring.Source
 	Format apikey.Format
 	Now    func() time.Time
@@ -106,7 +104,6 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) (*Deps, error) {
 	return &Deps{
 		Config: cfg,
 		Store:  tokenstore.New(db, cfg.TableName),
-		Inbox:  inbox.New(db, cfg.TableName),
 		Keys:   keyring.NewSource(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID),
 		Format: format,
 		Now:    time.Now,

@@ -1,7 +1,6 @@
 package tokenstore
 
 import (
-	"encoding/base64"
 	"fmt"
 	"time"
 )
@@ -10,21 +9,6 @@ import (
 // order.
 const timeFormat = "2006-01-02T15:04:05Z"
 
-const (
-	kindToken = "token"
-	kindKey   = "key"
-	kindCount = "count"
-	kindAudit = "audit"
-	kindIdem  = "idempotency"
-)
-
-func envPK(env string) string               { return "ENV#" + env }
-func tokenSK(id string) string              { return "TOKEN#" + id }
-func ownerPK(env, user string) string       { return "OWNER#" + env + "#" + user }
-func countSK(user string) string            { return "COUNT#" + user }
-func auditPK(env, tokenID string) string    { return "AUDIT#" + env + "#" + tokenID }
-func keyPK(hash []byte) string              { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
-func idemSK(user, keySum string) string     { return "IDEM#" + user + "#" + keySum }
 func formatTime(t time.Time) string         { return t.UTC().Format(timeFormat) }
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
 func formatOptTime(t *time.Time) string {
@@ -66,8 +50,6 @@ func (r *times) opt(field, s string) *time.Time {
 	t := r.at(field, s)
 	return &t
 }
-
-const keySK = "KEY"
 
 type tokenItem struct {
 	PK            string `dynamodbav:"pk"`

@@ -68,73 +68,30 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 	if err := storable("expiry", t.ExpiresAt); err != nil {
 		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
-	tok, err := attributevalue.MarshalMap(newTokenItem(t))
-	if err != nil {
-		return Token{}, false, fmt.Errorf("create token: %w", err)
-	}
-	key, err := attributevalue.MarshalMap(newKeyItem(t))
-	if err != nil {
-		return Token{}, false, fmt.Errorf("create token: %w", err)
-	}
-	fresh, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return Token{}, false, fmt.Errorf("create token: %w", err)
-	}
-	count, err := expression.NewBuilder().
-		WithUpdate(expression.Add(expression.Name("count"), expression.Value(1)).
-			Set(expression.Name("kind"), expression.Value(kindCount))).
-		WithCondition(expression.Or(
-			expression.AttributeNotExists(expression.Name("count")),
-			expression.Name("count").LessThan(expression.Value(limit)))).
-		Build()
-	if err != nil {
-		return Token{}, false, fmt.Errorf("create token: %w", err)
-	}
-	audit, err := s.auditPut(t, ActionCreate, actor, map[string]string{"name": t.Name, "type": string(t.Type)})
-	if err != nil {
-		return Token{}, false, fmt.Errorf("create token: %w", err)
-	}
-	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: tok,
-			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
-		{Put: &types.Put{TableName: &s.table, Item: key,
-			ConditionExpression: fresh.Condition(), ExpressionAttributeNames: fresh.Names()}},
-		{Update: &types.Update{TableName: &s.table, Key: ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
-			UpdateExpression: count.Update(), ConditionExpression: count.Condition(),
-			ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
-		{Put: audit},
-	}
-	var record *idemRecord
+	now := s.now()
+	count := expression.Name("count")
+	underLimit := expression.Or(expression.AttributeNotExists(count), count.LessThan(expression.Value(limit)))
+	audit := s.newAuditItem(t, ActionCreate, actor, map[string]string{"name": t.Name, "type": string(t.Type)})
+	b := s.tx().put(newTokenItem(t), absent()).put(newKeyItem(t), absent()).
+		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
+			expression.Add(count, expression.Value(1)).Set(expression.Name("kind"), expression.Value(kindCount)), &underLimit).
+		put(audit, nil)
+	var record *idemItem
 	if idem != nil {
-		if record, err = s.newIdemRecord(t, *idem); err != nil {
-			return Token{}, false, fmt.Errorf("create token: %w", err)
-		}
-		items = append(items, types.TransactWriteItem{Put: record.put})
+		record = newIdemItem(t, *idem, now)
+		// Unused: no record of the key, or only one past IdempotencyRetention that the table's
+		// TTL has not removed yet.
+		unused := expression.Or(expression.AttributeNotExists(expression.Name("pk")),
+			expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))
+		b.put(record, &unused)
+	}
+	items, err := b.items()
+	if err != nil {
+		return Token{}, false, fmt.Errorf("create token: %w", err)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if reasons, ok := cancelReasons(err, len(items)); ok {
-		// A live record of another token: the key was used before, by an earlier request (or
-		// a concurrent one that committed first). Its answer is the answer; nothing is stored.
-		// A record that names this call's own token is not a repeat but this call's own
-		// commit, which the check below tells.
-		if record != nil {
-			if prev, found, err := s.readIdemRecord(ctx, record.key); err != nil {
-				return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, err)
-			} else if found && prev.live(s.now()) && prev.TokenID != t.ID {
-				got, err := s.replay(ctx, t, prev, record.item.RequestHash)
-				return got, err == nil, err
-			}
-		}
-		// The token's id is new, so only this call can have stored it: an earlier attempt
-		// committed and its answer was lost, and the retry was refused on the conditions that
-		// attempt made true (over the limit, too, when it took the last slot).
-		if reasons[0] == conditionFailed && s.committed(ctx, audit) {
-			return t, false, nil
-		}
-		if reasons[2] == conditionFailed {
-			return Token{}, false, ErrLimitReached
-		}
-		return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
+		return s.createRefused(ctx, t, reasons, audit, record)
 	}
 	if err != nil {
 		return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, err)
@@ -142,37 +99,40 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 	return t, false, nil
 }
 
-// idemRecord is the idempotency record a create puts, with its key.
-type idemRecord struct {
-	item idemItem
-	key  map[string]types.AttributeValue
-	put  *types.Put
+// createRefused answers a create whose transaction was cancelled, from its reasons.
+func (s *Store) createRefused(ctx context.Context, t Token, reasons []string, audit auditItem, record *idemItem) (Token, bool, error) {
+	// A live record of another token: the key was used before, by an earlier request (or a
+	// concurrent one that committed first). Its answer is the answer; nothing is stored. A
+	// record that names this call's own token is not a repeat but this call's own commit,
+	// which the check below tells.
+	if record != nil {
+		if prev, found, err := s.readIdemRecord(ctx, ItemKey(record.PK, record.SK)); err != nil {
+			return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, err)
+		} else if found && prev.live(s.now()) && prev.TokenID != t.ID {
+			got, err := s.replay(ctx, t, prev, record.RequestHash)
+			return got, err == nil, err
+		}
+	}
+	// The token's id is new, so only this call can have stored it: an earlier attempt
+	// committed and its answer was lost, and the retry was refused on the conditions that
+	// attempt made true (over the limit, too, when it took the last slot).
+	if reasons[0] == conditionFailed && s.committed(ctx, audit) {
+		return t, false, nil
+	}
+	if reasons[2] == conditionFailed {
+		return Token{}, false, ErrLimitReached
+	}
+	return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
 }
 
-// newIdemRecord is the record of t made with idem. Its put succeeds when the user has no record
-// of the key, or only one past IdempotencyRetention that the table's TTL has not removed yet.
-func (s *Store) newIdemRecord(t Token, idem Idempotency) (*idemRecord, error) {
-	now := s.now()
+// newIdemItem is the idempotency record of t made with idem at now.
+func newIdemItem(t Token, idem Idempotency, now time.Time) *idemItem {
 	keySum, reqSum := sha256.Sum256([]byte(idem.Key)), sha256.Sum256(idem.Request)
-	r := &idemRecord{item: idemItem{
+	return &idemItem{
 		PK: envPK(t.EnvironmentID), SK: idemSK(t.UserID, hex.EncodeToString(keySum[:])), Kind: kindIdem,
 		TokenID: t.ID, RequestHash: hex.EncodeToString(reqSum[:]),
 		CreatedAt: formatTime(now), TTL: now.Add(IdempotencyRetention).Unix(),
-	}}
-	r.key = ItemKey(r.item.PK, r.item.SK)
-	item, err := attributevalue.MarshalMap(r.item)
-	if err != nil {
-		return nil, err
 	}
-	unused, err := expression.NewBuilder().WithCondition(expression.Or(
-		expression.AttributeNotExists(expression.Name("pk")),
-		expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))).Build()
-	if err != nil {
-		return nil, err
-	}
-	r.put = &types.Put{TableName: &s.table, Item: item, ConditionExpression: unused.Condition(),
-		ExpressionAttributeNames: unused.Names(), ExpressionAttributeValues: unused.Values()}
-	return r, nil
 }
 
 // readIdemRecord reads an idempotency record with a strongly consistent read.
@@ -329,24 +289,15 @@ func stateFilter(state string, now time.Time) (expression.ConditionBuilder, bool
 // deleted meanwhile gives ErrNotFound and is not brought back.
 func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (Token, error) {
 	now := s.now()
-	upd := expression.Set(expression.Name("name"), expression.Value(name))
-	tokExpr, err := expression.NewBuilder().
-		WithUpdate(upd.Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
-		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
+	setName := expression.Set(expression.Name("name"), expression.Value(name))
+	items, err := s.tx().
+		update(tokenKey(t), setName.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), exists()).
+		update(lookupKey(t), expression.Set(expression.Name("name"), expression.Value(name)), exists()).
+		put(s.newAuditItem(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name}), nil).
+		items()
+	if err == nil {
+		err = s.transact(ctx, items...)
 	}
-	keyExpr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(expression.Name("name"), expression.Value(name))).
-		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
-	}
-	audit, err := s.auditPut(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name})
-	if err != nil {
-		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
-	}
-	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
 	if err != nil {
 		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
 	}
@@ -366,47 +317,25 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 		return Token{}, ErrExpired
 	}
 	status := expression.Name("status")
-	cond := expression.AttributeExists(expression.Name("pk")).And(status.Equal(expression.Value(t.Status)))
+	cond := exists().And(status.Equal(expression.Value(t.Status)))
+	action := ActionDeactivate
 	if to == StatusActive {
+		action = ActionActivate
 		expires := expression.Name("expiresAt")
 		cond = cond.And(expression.Or(expression.AttributeNotExists(expires),
 			expires.GreaterThan(expression.Value(formatTime(now)))))
 	}
-	tokExpr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(status, expression.Value(to)).
-			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))).
-		WithCondition(cond).Build()
-	if err != nil {
-		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
+	items, err := s.tx().
+		update(tokenKey(t), expression.Set(status, expression.Value(to)).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), &cond).
+		update(lookupKey(t), expression.Set(status, expression.Value(to)), exists()).
+		put(s.newAuditItem(t, action, actor, nil), nil).
+		items()
+	if err == nil {
+		err = s.transact(ctx, items...)
 	}
-	keyExpr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(status, expression.Value(to))).
-		WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
-	}
-	action := ActionDeactivate
-	if to == StatusActive {
-		action = ActionActivate
-	}
-	audit, err := s.auditPut(t, action, actor, nil)
-	if err != nil {
-		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
-	}
-	err = s.transact(ctx, s.tokenUpdate(t, tokExpr), s.keyUpdate(t, keyExpr), types.TransactWriteItem{Put: audit})
 	if errors.Is(err, ErrNotFound) {
-		// The condition failed: deleted, changed by a racing request, or expired meanwhile.
-		// Read it again and answer what is true now.
-		cur, gerr := s.Get(ctx, t.EnvironmentID, t.ID)
-		switch {
-		case gerr != nil:
-			return Token{}, gerr
-		case cur.Status == to:
-			return cur, nil
-		case to == StatusActive && cur.Expired(s.now()):
-			return Token{}, ErrExpired
-		}
-		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, ErrConflict)
+		return s.statusRefused(ctx, t, to)
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, err)
@@ -415,32 +344,33 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 	return t, nil
 }
 
+// statusRefused answers a status change whose condition failed: the token was deleted, changed
+// by a racing request, or expired meanwhile. It reads the token again and answers what is true
+// now.
+func (s *Store) statusRefused(ctx context.Context, t Token, to Status) (Token, error) {
+	cur, err := s.Get(ctx, t.EnvironmentID, t.ID)
+	switch {
+	case err != nil:
+		return Token{}, err
+	case cur.Status == to:
+		return cur, nil
+	case to == StatusActive && cur.Expired(s.now()):
+		return Token{}, ErrExpired
+	}
+	return Token{}, fmt.Errorf("set token %s %s: %w", t.ID, to, ErrConflict)
+}
+
 // Delete removes a token and its lookup item for good, gives its slot back to the owner's limit
 // and records it. Of two racing deletes, one succeeds and the other gets ErrNotFound.
 func (s *Store) Delete(ctx context.Context, t Token, actor Actor) error {
-	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return fmt.Errorf("delete token %s: %w", t.ID, err)
+	audit := s.newAuditItem(t, ActionDelete, actor, map[string]string{"name": t.Name})
+	items, err := s.tx().delete(tokenKey(t), exists()).delete(lookupKey(t), nil).
+		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)), expression.Add(expression.Name("count"), expression.Value(-1)), nil).
+		put(audit, nil).
+		items()
+	if err == nil {
+		err = s.transact(ctx, items...)
 	}
-	count, err := expression.NewBuilder().
-		WithUpdate(expression.Add(expression.Name("count"), expression.Value(-1))).Build()
-	if err != nil {
-		return fmt.Errorf("delete token %s: %w", t.ID, err)
-	}
-	audit, err := s.auditPut(t, ActionDelete, actor, map[string]string{"name": t.Name})
-	if err != nil {
-		return fmt.Errorf("delete token %s: %w", t.ID, err)
-	}
-	err = s.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
-			Key:                 ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
-			ConditionExpression: exists.Condition(), ExpressionAttributeNames: exists.Names()}},
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: ItemKey(keyPK(t.KeyHash), keySK)}},
-		types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-			Key:              ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
-			UpdateExpression: count.Update(), ExpressionAttributeNames: count.Names(), ExpressionAttributeValues: count.Values()}},
-		types.TransactWriteItem{Put: audit},
-	)
 	if errors.Is(err, ErrNotFound) && s.committed(ctx, audit) {
 		return nil // this call deleted it; only the answer to an earlier attempt was lost
 	}
@@ -520,11 +450,10 @@ func (s *Store) TouchLastUsed(ctx context.Context, env, tokenID string, at time.
 
 // RecordAudit stores an audit record for an action that changes no item, such as a reveal.
 func (s *Store) RecordAudit(ctx context.Context, t Token, action Action, actor Actor) error {
-	put, err := s.auditPut(t, action, actor, nil)
-	if err != nil {
-		return fmt.Errorf("audit %s of token %s: %w", action, t.ID, err)
+	item, err := attributevalue.MarshalMap(s.newAuditItem(t, action, actor, nil))
+	if err == nil {
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item})
 	if err != nil {
 		return fmt.Errorf("audit %s of token %s: %w", action, t.ID, err)
 	}
@@ -571,19 +500,16 @@ func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, s
 	return page, nil
 }
 
-func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]string) (*types.Put, error) {
+// newAuditItem is the audit record of action done to t by actor, now.
+func (s *Store) newAuditItem(t Token, action Action, actor Actor, detail map[string]string) auditItem {
 	now := s.now()
 	id := ids.New(ids.Audit, now)
-	item, err := attributevalue.MarshalMap(auditItem{
+	return auditItem{
 		PK: auditPK(t.EnvironmentID, t.ID), SK: id, Kind: kindAudit, ID: id,
 		TokenID: t.ID, EnvironmentID: t.EnvironmentID, Action: string(action),
 		ActorID: actor.UserID, OwnerID: t.UserID, SourceIP: actor.SourceIP, UserAgent: actor.UserAgent,
 		At: formatTime(now), Detail: detail, TTL: now.Add(AuditRetention).Unix(),
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &types.Put{TableName: &s.table, Item: item}, nil
 }
 
 // committed reports whether the transaction that carried audit is stored. The SDK retries a
@@ -591,27 +517,18 @@ func (s *Store) auditPut(t Token, action Action, actor Actor, detail map[string]
 // retry as the success it was, but an emulator that ignores the token runs it again and cancels
 // it on the conditions the first attempt made true. The audit record's id is made for one call,
 // so finding it tells that this call's own transaction committed.
-func (s *Store) committed(ctx context.Context, audit *types.Put) bool {
+func (s *Store) committed(ctx context.Context, audit auditItem) bool {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: map[string]types.AttributeValue{"pk": audit.Item["pk"], "sk": audit.Item["sk"]},
-		ConsistentRead: aws.Bool(true),
+		TableName: &s.table, Key: ItemKey(audit.PK, audit.SK), ConsistentRead: aws.Bool(true),
 	})
 	return err == nil && out.Item != nil
 }
 
-func (s *Store) tokenUpdate(t Token, e expression.Expression) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-		Key:              ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID)),
-		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
+// tokenKey is the key of t's own item; lookupKey that of its key lookup item.
+func tokenKey(t Token) map[string]types.AttributeValue {
+	return ItemKey(envPK(t.EnvironmentID), tokenSK(t.ID))
 }
-
-func (s *Store) keyUpdate(t Token, e expression.Expression) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
-		Key:              ItemKey(keyPK(t.KeyHash), keySK),
-		UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}
-}
+func lookupKey(t Token) map[string]types.AttributeValue { return ItemKey(keyPK(t.KeyHash), keySK) }
 
 // transact runs a transaction whose first item is the token's own write: when that item's
 // condition fails the token is gone (or not as expected) and the result is ErrNotFound.

@@ -1,8 +1,10 @@
 package tokenstore
 
 import (
-	"errors"
+	"net/http"
 	"time"
+
+	"github.com/apitokens/apitokens/shared/fault"
 )
 
 // Type is the reach of a token.
@@ -26,18 +28,23 @@ const (
 // StateExpired is what Token.State reports for an active token past its expiry.
 const StateExpired = "expired"
 
-// Errors of the table model.
+// Errors of the table model, each with its HTTP answer.
 var (
-	ErrNotFound     = errors.New("token not found")
-	ErrLimitReached = errors.New("token limit reached")
-	ErrExpired      = errors.New("token expired")
-	ErrConflict     = errors.New("concurrent change")
-	ErrBadCursor    = errors.New("cursor does not belong to this query")
+	// ErrNotFound reports a token (or key) that is not stored.
+	ErrNotFound = fault.Domain("token not found", http.StatusNotFound, "token_not_found", "No token with this id.")
+	// ErrLimitReached refuses a create past the owner's token limit.
+	ErrLimitReached = fault.Domain("token limit reached", http.StatusConflict, "token_limit_reached", "The token limit is reached; delete a token first.")
+	// ErrExpired refuses to activate a token past its expiry.
+	ErrExpired = fault.Domain("token expired", http.StatusConflict, "token_expired", "The token has expired and cannot be activated.")
+	// ErrConflict reports a change that lost a race with another.
+	ErrConflict = fault.Domain("concurrent change", http.StatusConflict, "conflict", "The token was changed at the same time; try again.")
+	// ErrBadCursor reports a start key that is not the query's.
+	ErrBadCursor = fault.Domain("cursor does not belong to this query", http.StatusBadRequest, "invalid_cursor", "The cursor is not valid for this request.")
 	// ErrIdempotencyMismatch reports an Idempotency-Key repeated with another request.
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with another request")
+	ErrIdempotencyMismatch = fault.Domain("idempotency key reused with another request", http.StatusConflict, "idempotency_key_reused", "This Idempotency-Key was used with another body.")
 	// ErrIdempotentTokenDeleted reports an Idempotency-Key repeated after the token its first
 	// request created was deleted: there is nothing left to answer with.
-	ErrIdempotentTokenDeleted = errors.New("token of this idempotency key was deleted")
+	ErrIdempotentTokenDeleted = fault.Domain("token of this idempotency key was deleted", http.StatusConflict, "idempotency_key_reused", "The token this Idempotency-Key created has been deleted since; send a new key to create another.")
 )
 
 // Token is an API token as the service knows it. KeyHash, KeyMAC, KeyCiphertext and KeyVersion

@@ -31,11 +31,12 @@ var oasSchemeFor = map[string]string{
 var oasMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // oasCodeSources are the folders whose Go code answers problem codes.
-var oasCodeSources = []string{"shared/httpapi", "shared/handlers"}
+var oasCodeSources = []string{"shared/fault", "shared/httpapi", "shared/handlers", "shared/access", "shared/cursor", "shared/tokenstore"}
 
-// oasErrorfPattern finds the codes the code answers: Errorf(http.StatusX, "code", ...) and
-// Errorf(400, "code", ...), in handlers and in problem.go's mapping of domain errors.
-var oasErrorfPattern = regexp.MustCompile(`Errorf\(\s*(?:http\.(Status\w+)|(\d{3}))\s*,\s*"([a-z0-9_]+)"`)
+// oasErrorfPattern finds the codes the code answers: Errorf(http.StatusX, "code", ...),
+// Errorf(400, "code", ...), fault.New(...) alike, and fault.Domain("text", http.StatusX, "code",
+// ...) where a domain package defines its errors.
+var oasErrorfPattern = regexp.MustCompile(`\b(?:Errorf|New|Domain)\(\s*(?:"[^"]*"\s*,\s*)?(?:http\.(Status\w+)|(\d{3}))\s*,\s*"([a-z0-9_]+)"`)
 
 var oasStatusNames = map[string]int{
 	"StatusBadRequest":            400,

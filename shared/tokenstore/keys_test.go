@@ -1,0 +1,91 @@
+package tokenstore
+
+import (
+	"encoding/base64"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The table of item kinds in docs/storage.md is ItemKinds, row for row.
+func TestStorageDocListsItemKinds(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/storage.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	inTable := false
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| item | kind |") {
+			inTable = true
+			continue
+		}
+		if !inTable || strings.HasPrefix(line, "| ---") {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		var cells []string
+		for _, c := range strings.Split(strings.Trim(line, "|"), "|") {
+			cells = append(cells, strings.Trim(strings.TrimSpace(c), "`"))
+		}
+		got = append(got, cells)
+	}
+	var want [][]string
+	for _, k := range ItemKinds {
+		want = append(want, []string{k.About, k.Kind, k.PK, k.SK, k.GSI1PK, k.GSI1SK})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("docs/storage.md item table:\ngot  %q\nwant %q", got, want)
+	}
+}
+
+// Every item the store writes has the key shapes and kind ItemKinds gives it.
+func TestItemsHaveTheirListedKeys(t *testing.T) {
+	mac := []byte{1, 2, 3}
+	placeholders := strings.NewReplacer("<SHA-256 of the API key>", base64.RawURLEncoding.EncodeToString(mac))
+	tok := Token{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", KeyHash: mac}
+	s := &Store{now: time.Now}
+	audit := s.newAuditItem(Token{ID: "<token id>", EnvironmentID: "<environment>"}, ActionCreate, Actor{}, nil)
+	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())
+	byUser, bySource := deliveryItems(Delivery{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Source: "<source>"}, time.Now())
+	ti, ki := newTokenItem(tok), newKeyItem(tok)
+	written := map[string][5]string{
+		kindToken:          {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK},
+		kindKey:            {ki.Kind, ki.PK, ki.SK},
+		kindCount:          {kindCount, envPK("<environment>"), countSK("<user>")},
+		kindAudit:          {audit.Kind, audit.PK, "<audit id>"},
+		kindIdem:           {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},
+		kindDelivery:       {byUser.Kind, byUser.PK, byUser.SK, byUser.GSI1PK, byUser.GSI1SK},
+		kindDeliverySource: {bySource.Kind, bySource.PK, bySource.SK, bySource.GSI1PK, bySource.GSI1SK},
+		kindDeliveryIdem:   {kindDeliveryIdem, deliveryIdemPK("<environment>", "<user>", "<source>", "<SHA-256 of the key>"), deliveryIdemSK},
+	}
+	if len(written) != len(ItemKinds) {
+		t.Fatalf("got %d kinds written, want %d listed", len(written), len(ItemKinds))
+	}
+	for _, k := range ItemKinds {
+		w, ok := written[k.Kind]
+		if !ok {
+			t.Errorf("kind %q is listed but never written", k.Kind)
+			continue
+		}
+		want := [5]string{k.Kind, placeholders.Replace(k.PK), k.SK, k.GSI1PK, k.GSI1SK}
+		if w != want {
+			t.Errorf("kind %s: got %q, want %q", k.Kind, w, want)
+		}
+	}
+	if audit.SK != audit.ID {
+		t.Errorf("audit sk %q is not its id %q", audit.SK, audit.ID)
+	}
+}
+
+// sumShape writes a key that ends in a hex SHA-256 after prefix as its documented shape.
+func sumShape(key, prefix string) string {
+	if strings.HasPrefix(key, prefix) && len(key) == len(prefix)+64 {
+		return prefix + "<SHA-256 of the key>"
+	}
+	return key
+}
