@@ -1,6 +1,6 @@
-# Template checks, included by the Makefile; uses its PYTHON. The SAM CLI and cfn-lint live in
-# their own venv, .venv-lint: aws-sam-cli pins boto3, botocore, click and pydantic exactly and
-# would downgrade the emulator's copies in .venv.
+# Template checks, included by the Makefile; uses its PYTHON and GO. The SAM CLI, its translator
+# and cfn-lint live in their own venv, .venv-lint: aws-sam-cli pins boto3, botocore, click and
+# pydantic exactly and would downgrade the emulator's copies in .venv.
 
 LINT_VENV   := .venv-lint
 LINT_REGION ?= us-east-1
@@ -20,9 +20,10 @@ $(LINT_VENV)/.installed: requirements-lint.txt
 	touch $@
 
 .PHONY: lint-template
-lint-template: lint-venv ## sam validate --lint, cfn-lint, sam build into a scratch folder, and the SAM event fixtures current
+lint-template: lint-venv ## sam validate --lint, cfn-lint, the SAM translator's output checked, sam build into a scratch folder, and the SAM event fixtures current
 	$(SAM) validate --lint --template template.yaml --region $(LINT_REGION)
 	$(LINT_VENV)/bin/cfn-lint --regions $(LINT_REGION) -- template.yaml
+	SAM_TRANSLATOR_REQUIRED=1 $(GO) test -count=1 -run '^TestSAMTranslation$$' ./testkit/samtemplate/
 	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 		$(SAM_GO_ENV) $(SAM) build --template template.yaml --build-dir "$$dir/build" && \
 		SAM="$(LINT_VENV)/bin/sam" tools/sam-events.sh "$$dir/events" && \

@@ -58,7 +58,9 @@ func TestDashboardHandler(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &c); w.Code != 200 || err != nil {
 			t.Fatalf("GET /config.json = %d %s", w.Code, w.Body)
 		}
-		want := DashboardConfig{APIBaseURL: s.URL, Issuer: s.Issuer, ClientID: "apitokens-dashboard", Scopes: "openid", GroupsClaim: "cognito:groups", AdminGroup: "admin"}
+		// The client id is the template's audience: with IdentityProvider create, its own app
+		// client, whose Ref the local run reads as the logical id.
+		want := DashboardConfig{APIBaseURL: s.URL, Issuer: s.Issuer, ClientID: "DashboardClient", Scopes: "openid", GroupsClaim: "cognito:groups", AdminGroup: "admin"}
 		if c != want {
 			t.Errorf("config = %+v, want %+v", c, want)
 		}

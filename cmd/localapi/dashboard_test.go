@@ -568,7 +568,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		b.signIn(t, "agent-4", "env-b", false)
 		// A session the API refuses (expired an hour ago), with claims the page still trusts:
 		// the refusal, not the page's clock, sends the person back to sign in.
-		expired, err := p.srv.idp.Mint(devidp.Session{User: "agent-4", Environment: "env-b", Groups: []string{agentGroup}, Audience: "apitokens-dashboard", TTL: time.Minute},
+		expired, err := p.srv.idp.Mint(devidp.Session{User: "agent-4", Environment: "env-b", Groups: []string{agentGroup}, Audience: p.srv.app.JWTAuthorizers["Session"].Audience[0], TTL: time.Minute},
 			devidp.SessionClaims{Environment: "custom:environment_id", Groups: "cognito:groups"}, time.Now().Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)

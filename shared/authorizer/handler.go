@@ -13,6 +13,7 @@ import (
 // line with the request id, the decision and the token id, never the key. An error fails the
 // call closed: API Gateway answers 500 and nothing is allowed.
 func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	function := functionName()
 	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 		start := time.Now()
 		header := ""
@@ -27,10 +28,12 @@ func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIG
 			slog.Int64("durationMs", time.Since(start).Milliseconds()),
 		}
 		if err != nil {
+			attrs = append(attrs, decisionMetric(function, OutcomeFailed, start)...)
 			log.LogAttrs(ctx, slog.LevelError, "authorize", append(attrs, slog.String("err", err.Error()))...)
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, err
 		}
 		attrs = append(attrs, slog.Bool("allowed", d.Allowed), slog.String("reason", string(d.Reason)), slog.Bool("cached", d.Cached))
+		attrs = append(attrs, decisionMetric(function, outcome(d), start)...)
 		if d.TokenID != "" {
 			attrs = append(attrs, slog.String("tokenId", d.TokenID))
 		}
@@ -42,4 +45,11 @@ func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIG
 		log.LogAttrs(ctx, level, "authorize", attrs...)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: d.Allowed, Context: d.Context}, nil
 	}
+}
+
+func outcome(d Decision) string {
+	if d.Allowed {
+		return OutcomeAllowed
+	}
+	return OutcomeRefused
 }

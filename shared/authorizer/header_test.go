@@ -63,7 +63,7 @@ func FuzzHeader(f *testing.F) {
 	a := New(format, nil, nil, time.Minute)
 	var logs bytes.Buffer
 	handler := a.Handler(slog.New(slog.NewJSONHandler(&logs, nil)))
-	logFields := []string{"allowed", "cached", "durationMs", "function", "level", "msg", "reason", "requestId", "route", "time"}
+	logFields := []string{"AuthorizerDecisions", "_aws", "allowed", "cached", "durationMs", "function", "functionName", "level", "msg", "outcome", "reason", "requestId", "route", "time"}
 	f.Fuzz(func(t *testing.T, header string) {
 		want := ""
 		if h := strings.TrimSpace(header); len(h) >= 7 && strings.EqualFold(h[:6], "bearer") && h[6] == ' ' {

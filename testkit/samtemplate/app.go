@@ -120,8 +120,14 @@ func (t *Template) App(opts Options) (*App, error) {
 	for k, v := range opts.Parameters {
 		overrides[k] = v
 	}
-	resolved, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+	unconditional, err := withoutResourceConditions(data)
+	if err != nil {
+		return nil, fmt.Errorf("read template %s: %w", path, err)
+	}
+	resolved, err := intrinsics.ProcessJSON(unconditional, &intrinsics.ProcessorOptions{
 		ParameterOverrides: overrides,
+		// Fn::If picks the JWT authorizer's issuer and audience by IdentityProvider.
+		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        refHandler(opts.Refs),
 			"Fn::GetAtt": getAttHandler(opts.Refs),
@@ -130,8 +136,12 @@ func (t *Template) App(opts Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve template %s: %w", path, err)
 	}
+	typed, err := TypedJSON(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("parse template %s: %w", path, err)
+	}
 	var tmpl cloudformation.Template
-	if err := json.Unmarshal(resolved, &tmpl); err != nil {
+	if err := json.Unmarshal(typed, &tmpl); err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", path, err)
 	}
 	// goformation's Function types have no LoggingConfig: read it from the resolved document.
@@ -203,6 +213,30 @@ func (t *Template) App(opts Options) (*App, error) {
 		}
 	}
 	return app, nil
+}
+
+// withoutResourceConditions returns the YAML template as JSON without the Condition of its
+// resources and outputs: goformation, evaluating conditions for Fn::If, would put the
+// condition's value in place of each whole resource. The local run serves every function
+// whatever the conditions; only the values Fn::If picks depend on them.
+func withoutResourceConditions(data []byte) ([]byte, error) {
+	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return nil, err
+	}
+	for _, section := range []string{"Resources", "Outputs"} {
+		entries, _ := doc[section].(map[string]any)
+		for _, e := range entries {
+			if m, ok := e.(map[string]any); ok {
+				delete(m, "Condition")
+			}
+		}
+	}
+	return json.Marshal(doc)
 }
 
 // route turns an HttpApi event into a route. An event without ApiId belongs to SAM's implicit

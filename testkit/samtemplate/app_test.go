@@ -16,8 +16,7 @@ func loadProject(t *testing.T) *samtemplate.App {
 		t.Fatal(err)
 	}
 	app, err := samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{
-		Refs:       map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
-		Parameters: map[string]string{"JwtIssuer": "http://127.0.0.1:3000/idp"},
+		Refs: map[string]string{"TokensTable": "tokens-local", "KeyRingSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyring"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,10 +88,11 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		}
 	}
 
+	// IdentityProvider create (the default): the audience is the stack's own app client, which
+	// a Ref names by its logical id here.
 	jwt := app.JWTAuthorizers["Session"]
-	if jwt == nil || jwt.Issuer != "http://127.0.0.1:3000/idp" || !slices.Equal(jwt.Audience, []string{"apitokens-dashboard"}) ||
-		jwt.IdentitySource != "$request.header.Authorization" {
-		t.Errorf("Session authorizer = %+v, want issuer override, audience apitokens-dashboard", jwt)
+	if jwt == nil || !slices.Equal(jwt.Audience, []string{"DashboardClient"}) || jwt.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("Session authorizer = %+v, want audience [DashboardClient]", jwt)
 	}
 	key := app.LambdaAuthorizers["ApiKey"]
 	if key == nil || key.Function != "AuthorizerFunction" || key.ResultTTL != 5*time.Second ||
@@ -137,5 +137,24 @@ func TestFunctionsReadRoutesAndAuthorizerFromApp(t *testing.T) {
 	}
 	if len(fns) != len(app.Functions) {
 		t.Errorf("Functions names %d functions, App %d", len(fns), len(app.Functions))
+	}
+}
+
+func TestLoadExistingProvider(t *testing.T) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{Parameters: map[string]string{
+		"IdentityProvider": "existing",
+		"JwtIssuer":        "http://127.0.0.1:3000/idp",
+		"JwtAudience":      "dashboard-a,dashboard-b",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := app.JWTAuthorizers["Session"]
+	if jwt == nil || jwt.Issuer != "http://127.0.0.1:3000/idp" || !slices.Equal(jwt.Audience, []string{"dashboard-a", "dashboard-b"}) {
+		t.Errorf("Session authorizer = %+v, want the given issuer and audiences", jwt)
 	}
 }

@@ -40,11 +40,23 @@ func Open(path string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open template: %w", err)
 	}
-	t, err := goformation.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
 	}
-	data, err := os.ReadFile(path)
+	var resolved []byte
+	if strings.HasSuffix(path, ".json") {
+		resolved, err = intrinsics.ProcessJSON(data, nil)
+	} else {
+		resolved, err = intrinsics.ProcessYAML(data, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open template %s: %w", path, err)
+	}
+	if resolved, err = TypedJSON(resolved); err != nil {
+		return nil, fmt.Errorf("open template %s: %w", path, err)
+	}
+	t, err := goformation.ParseJSONWithOptions(resolved, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
 	}
@@ -63,6 +75,29 @@ func Open(path string) (*Template, error) {
 		return nil, fmt.Errorf("open template %s: %w", path, err)
 	}
 	return &Template{Template: t, raw: raw, path: path, data: data}, nil
+}
+
+// untyped lists, by resource type, the properties that goformation's types lack: their strict
+// decoding refuses a template that sets them. They are read from Raw.
+var untyped = map[string][]string{
+	"AWS::Serverless::Function": {"LoggingConfig"},
+	"AWS::Serverless::HttpApi":  {"AccessLogSettings"},
+}
+
+// TypedJSON returns a template (JSON) without the properties goformation has no field for, so
+// that it decodes into goformation's types; everything else is kept as it was.
+func TypedJSON(doc []byte) ([]byte, error) {
+	var t map[string]any
+	if err := json.Unmarshal(doc, &t); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	for _, r := range obj(t["Resources"]) {
+		typ, _ := obj(r)["Type"].(string)
+		for _, p := range untyped[typ] {
+			delete(obj(obj(r)["Properties"]), p)
+		}
+	}
+	return json.Marshal(t)
 }
 
 // Raw returns the template as read, with intrinsic functions kept as written ({"Ref": …},

@@ -70,6 +70,11 @@ var checks = []check{
 	{"table", checkTable},
 	{"secret", checkSecret},
 	{"outputs", checkOutputs},
+	{"identity provider", checkIdentityProvider},
+	{"parameters", checkParameters},
+	{"logs", checkLogs},
+	{"access log", checkAccessLog},
+	{"alarms", checkAlarms},
 }
 
 func runChecks(p *parsed) []string {
