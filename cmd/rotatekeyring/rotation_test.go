@@ -68,7 +68,7 @@ func TestRotationHasNoGap(t *testing.T) {
 	ctx := context.Background()
 	env := emulatortest.New(t)
 	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	before := keyring.NewSource(env.Secrets, env.SecretARN).WithClock(clk.Now)
+	before := keyring.NewSource(env.Secrets, env.SecretARN, clk.Now)
 	old := ring(t, before)
 	oldKey := "cbk_made_before_the_rotation"
 	oldMAC := old.Current().MAC(oldKey)
@@ -87,7 +87,7 @@ func TestRotationHasNoGap(t *testing.T) {
 			t.Errorf("during the wait: current %q, k2 set %v, k1 kept %v; want current %q, k2 added, k1 as it was",
 				m["current"], m["k2"] != "", m["k1"] == first["k1"], first["current"])
 		}
-		during := keyring.NewSource(env.Secrets, env.SecretARN).WithClock(clk.Now)
+		during := keyring.NewSource(env.Secrets, env.SecretARN, clk.Now)
 		dr := ring(t, during)
 		if dr.Current().ID() != "k1" {
 			t.Errorf("a function fetching during the wait makes keys under %s, want k1", dr.Current().ID())

@@ -18,6 +18,6 @@ func main() {
 		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
-	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, deps.Config.AuthCacheTTL)
+	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, deps.Config.AuthCacheTTL, deps.Now)
 	lambda.Start(auth.Handler(deps.Log))
 }

@@ -81,18 +81,13 @@ type Authorizer struct {
 	touched map[string]time.Time // token id → last lastUsedAt write attempted here
 }
 
-// New returns an Authorizer that keeps answers for ttl (0 keeps none).
-func New(format apikey.Format, keys Keys, store Store, ttl time.Duration) *Authorizer {
+// New returns an Authorizer that keeps answers for ttl (0 keeps none), measured on now
+// (time.Now in a function).
+func New(format apikey.Format, keys Keys, store Store, ttl time.Duration, now func() time.Time) *Authorizer {
 	return &Authorizer{
-		format: format, keys: keys, store: store, ttl: ttl, now: time.Now,
+		format: format, keys: keys, store: store, ttl: ttl, now: now,
 		cache: make(map[[sha256.Size]byte]entry), touched: make(map[string]time.Time),
 	}
-}
-
-// WithClock replaces the authorizer's clock, for tests.
-func (a *Authorizer) WithClock(now func() time.Time) *Authorizer {
-	a.now = now
-	return a
 }
 
 // BearerKey takes the key out of an Authorization header value: "Bearer <key>", the scheme in

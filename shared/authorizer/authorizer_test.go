@@ -55,9 +55,9 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, calls: &emulatortest.Calls{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	f.env = emulatortest.New(t, f.calls.Option())
 	f.format, _ = apikey.NewFormat(apikey.DefaultPrefix)
-	f.store = tokenstore.New(f.env.DB, f.env.TableName).WithClock(f.clock)
-	f.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN).WithClock(f.clock)
-	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL).WithClock(f.clock)
+	f.store = tokenstore.New(f.env.DB, f.env.TableName, f.clock)
+	f.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN, f.clock)
+	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL, f.clock)
 	secretscan.Shared().AddKeyRing(f.env.KeyRing)
 	t.Cleanup(func() {
 		for _, finding := range secretscan.Shared().Log(t.Name()+" authorizer logs", f.logs.String()) {
@@ -307,7 +307,7 @@ func (failingTouch) TouchLastUsed(context.Context, string, string, time.Time, ti
 func TestLastUsedFailureDoesNotRefuse(t *testing.T) {
 	f := newFixture(t)
 	_, key := f.mint(tokenstore.TypeUser, "ann", nil)
-	f.auth = authorizer.New(f.format, f.keys, failingTouch{f.store}, memoryTTL).WithClock(f.clock)
+	f.auth = authorizer.New(f.format, f.keys, failingTouch{f.store}, memoryTTL, f.clock)
 	f.expect("Bearer "+key, true, 1)
 	if !strings.Contains(f.logs.String(), `"lastUsedErr":"throttled"`) {
 		t.Errorf("the failed write was not logged: %s", f.logs.String())
@@ -322,8 +322,8 @@ func TestFailsClosed(t *testing.T) {
 	}
 	dead := tokenstore.New(dynamodb.NewFromConfig(f.env.Config, func(o *dynamodb.Options) {
 		o.BaseEndpoint, o.RetryMaxAttempts = aws.String("http://127.0.0.1:1"), 1
-	}), f.env.TableName)
-	f.auth = authorizer.New(f.format, f.keys, dead, memoryTTL).WithClock(f.clock)
+	}), f.env.TableName, time.Now)
+	f.auth = authorizer.New(f.format, f.keys, dead, memoryTTL, f.clock)
 	for range 2 {
 		resp, err := f.call("Bearer " + key)
 		if err == nil || resp.IsAuthorized || resp.Context != nil {
@@ -334,14 +334,14 @@ func TestFailsClosed(t *testing.T) {
 		t.Error("the failure was not logged")
 	}
 	// Nothing was cached from the failure: the same authorizer allows once DynamoDB answers.
-	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL).WithClock(f.clock)
+	f.auth = authorizer.New(f.format, f.keys, f.store, memoryTTL, f.clock)
 	f.expect("Bearer "+key, true, 1)
 
 	// Secrets Manager unreachable and no ring yet: an error too.
 	noRing := keyring.NewSource(secretsmanager.NewFromConfig(f.env.Config, func(o *secretsmanager.Options) {
 		o.BaseEndpoint, o.RetryMaxAttempts = aws.String("http://127.0.0.1:1"), 1
-	}), f.env.SecretARN)
-	f.auth = authorizer.New(f.format, noRing, f.store, memoryTTL).WithClock(f.clock)
+	}), f.env.SecretARN, time.Now)
+	f.auth = authorizer.New(f.format, noRing, f.store, memoryTTL, f.clock)
 	if resp, err := f.call("Bearer " + key); err == nil || resp.IsAuthorized {
 		t.Errorf("Secrets Manager unreachable: allowed=%v err=%v, want an error", resp.IsAuthorized, err)
 	}
@@ -385,7 +385,7 @@ func TestRotation(t *testing.T) {
 	// A well-formed key nobody made costs one GetItem whatever the ring holds, and no key ring
 	// read: the lookup needs no key material.
 	unknown, _ := f.format.Generate()
-	f.auth = authorizer.New(f.format, keyring.NewSource(f.env.Secrets, f.env.SecretARN), f.store, memoryTTL)
+	f.auth = authorizer.New(f.format, keyring.NewSource(f.env.Secrets, f.env.SecretARN, time.Now), f.store, memoryTTL, time.Now)
 	f.expect("Bearer "+unknown, false, 1)
 	if n := f.calls.Count("SecretsManager.GetSecretValue"); n != 0 {
 		t.Errorf("an unknown key read the key ring %d times, want 0", n)
@@ -401,7 +401,7 @@ func TestRotationReachesACopyHoldingTheOldRing(t *testing.T) {
 	f.rotate("k2")
 	// Another copy, started after the rotation, makes a key under k2.
 	newer := &fixture{t: t, env: f.env, calls: &emulatortest.Calls{}, store: f.store, format: f.format, now: f.clock()}
-	newer.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN).WithClock(f.clock)
+	newer.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN, f.clock)
 	_, newKey := newer.mint(tokenstore.TypeUser, "ann", nil)
 
 	f.expect("Bearer "+newKey, true, 1)

@@ -68,7 +68,7 @@ func BenchmarkCheckMalformed(b *testing.B) {
 func BenchmarkCheckUncached(b *testing.B) {
 	f := newFixture(b)
 	_, key := f.mint(tokenstore.TypeUser, "ann", nil)
-	auth := authorizer.New(f.format, f.keys, f.store, 0).WithClock(f.clock)
+	auth := authorizer.New(f.format, f.keys, f.store, 0, f.clock)
 	header := "Bearer " + key
 	ctx := context.Background()
 	auth.Check(ctx, header) // fetch the ring, write lastUsedAt

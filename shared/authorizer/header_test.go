@@ -60,7 +60,7 @@ func FuzzHeader(f *testing.F) {
 	// Failure messages show a key only as its hint.
 	keys := regexp.MustCompile(format.Pattern())
 	redact := func(s string) string { return keys.ReplaceAllStringFunc(s, format.Hint) }
-	a := New(format, nil, nil, time.Minute)
+	a := New(format, nil, nil, time.Minute, time.Now)
 	var logs bytes.Buffer
 	handler := a.Handler(slog.New(slog.NewJSONHandler(&logs, nil)))
 	logFields := []string{"AuthorizerDecisions", "_aws", "allowed", "cached", "durationMs", "function", "functionName", "level", "msg", "outcome", "reason", "requestId", "route", "time"}

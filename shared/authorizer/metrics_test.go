@@ -38,8 +38,8 @@ func TestDecisionMetrics(t *testing.T) {
 			if tt.fail {
 				dead := tokenstore.New(dynamodb.NewFromConfig(f.env.Config, func(o *dynamodb.Options) {
 					o.BaseEndpoint, o.RetryMaxAttempts = aws.String("http://127.0.0.1:1"), 1
-				}), f.env.TableName)
-				f.auth = authorizer.New(f.format, f.keys, dead, memoryTTL).WithClock(f.clock)
+				}), f.env.TableName, f.clock)
+				f.auth = authorizer.New(f.format, f.keys, dead, memoryTTL, f.clock)
 				f.advance(2 * memoryTTL) // past the memory cache of the allowed call
 			}
 			f.logs.Reset()

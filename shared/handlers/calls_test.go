@@ -56,17 +56,17 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 	a := newAPI(t, 50)
 	// A key made under the oldest version, before the ring moved on to the newest.
 	putRing(t, a, versions, "k1")
-	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock)
+	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 	oldKey := a.create(ann, `{"name":"made under k1"}`).str("key")
 	putRing(t, a, versions, fmt.Sprintf("k%d", versions))
 	unknownKey, _ := a.deps.Format.Generate()
 	cold := func() {
-		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock)
-		a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5e9).WithClock(a.clock)
+		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
+		a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5e9, a.clock)
 	}
 	// coldRoute starts the routes afresh but not the key authorizer, a function of its own.
 	coldRoute := func() {
-		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock)
+		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 	}
 	var id, key, adminKey string
 	steps := []struct {

@@ -539,9 +539,9 @@ func TestFaultsDuringAuthorize(t *testing.T) {
 			key := a.create(ann, `{"name":"zapier"}`).str("key")
 			keys := a.deps.Keys
 			if c.cold {
-				keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock)
+				keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 			}
-			auth := authorizer.New(a.deps.Format, keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
+			auth := authorizer.New(a.deps.Format, keys, a.deps.Store, 5*time.Second, a.clock)
 			ctx := asAuthorizer(context.Background())
 			if c.deadline > 0 {
 				var cancel context.CancelFunc

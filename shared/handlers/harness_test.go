@@ -175,12 +175,9 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.deps, err = service.New(cfg, env.Config, service.Logger(a.logs)); err != nil {
+	if a.deps, err = service.New(cfg, env.Config, service.Logger(a.logs), a.clock); err != nil {
 		t.Fatal(err)
 	}
-	a.deps.Now = a.clock
-	a.deps.Store.WithClock(a.clock)
-	a.deps.Keys.WithClock(a.clock)
 	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
 		"POST /v1/tokens":                          handlers.CreateToken(a.deps),
 		"GET /v1/tokens":                           handlers.ListTokens(a.deps),
@@ -203,7 +200,7 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 			return h(emulatortest.WithCaller(ctx, route), req)
 		}
 	}
-	a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5*time.Second).WithClock(a.clock)
+	a.auth = authorizer.New(a.deps.Format, a.deps.Keys, a.deps.Store, 5*time.Second, a.clock)
 	secretscan.Shared().AddKeyRing(env.KeyRing)
 	t.Cleanup(func() {
 		for _, f := range secretscan.Shared().Log(t.Name()+" function logs", a.logs.String()) {

@@ -400,7 +400,7 @@ func TestRevealAcrossARotationUnseenByThisCopy(t *testing.T) {
 	old := a.create(ann, `{"name":"made under k1"}`)
 	holdsOld := a.deps.Keys
 	putRing(t, a, 2, "k2")
-	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN).WithClock(a.clock) // a copy started since
+	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock) // a copy started since
 	fresh := a.create(ann, `{"name":"made under k2"}`)
 
 	a.deps.Keys = holdsOld

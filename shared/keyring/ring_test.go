@@ -159,7 +159,7 @@ func TestSourceCachesAndKeepsLastGood(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	secrets := &fakeSecrets{value: `{"current":"k1","k1":"` + material1 + `"}`}
-	src := NewSource(secrets, "ring").WithClock(func() time.Time { return now })
+	src := NewSource(secrets, "ring", func() time.Time { return now })
 
 	r, err := src.Ring(ctx)
 	if err != nil || r.Current().ID() != "k1" {
@@ -189,11 +189,11 @@ func TestSourceCachesAndKeepsLastGood(t *testing.T) {
 }
 
 func TestSourceWithoutRingFails(t *testing.T) {
-	src := NewSource(&fakeSecrets{err: errors.New("unreachable")}, "ring")
+	src := NewSource(&fakeSecrets{err: errors.New("unreachable")}, "ring", time.Now)
 	if r, err := src.Ring(context.Background()); err == nil || r != nil {
 		t.Fatalf("Ring = %v, %v, want nil and an error", r, err)
 	}
-	bad := NewSource(&fakeSecrets{value: `{"current":"k1","k1":"short"}`}, "ring")
+	bad := NewSource(&fakeSecrets{value: `{"current":"k1","k1":"short"}`}, "ring", time.Now)
 	if _, err := bad.Ring(context.Background()); err == nil {
 		t.Fatal("a malformed secret gave no error")
 	}
@@ -242,7 +242,7 @@ func TestSourceVersionFetchesAnUnknownVersionOnce(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	secrets := &fakeSecrets{value: `{"current":"k1","k1":"` + material1 + `"}`}
-	src := NewSource(secrets, "ring").WithClock(func() time.Time { return now })
+	src := NewSource(secrets, "ring", func() time.Time { return now })
 	if v, err := src.Version(ctx, "k1"); err != nil || v.ID() != "k1" || secrets.calls != 1 {
 		t.Fatalf("Version(k1) = %v, %v after %d calls, want k1 after 1", v, err, secrets.calls)
 	}

@@ -34,7 +34,6 @@ type SecretsClient interface {
 type Source struct {
 	client   SecretsClient
 	secretID string
-	ttl      time.Duration
 	now      func() time.Time
 
 	mu        sync.Mutex
@@ -43,21 +42,10 @@ type Source struct {
 	missed    map[string]time.Time // version id → when it last caused a fetch
 }
 
-// NewSource returns a Source for secretID that keeps a ring for DefaultTTL.
-func NewSource(client SecretsClient, secretID string) *Source {
-	return &Source{client: client, secretID: secretID, ttl: DefaultTTL, now: time.Now}
-}
-
-// WithClock replaces the Source's clock, for tests.
-func (s *Source) WithClock(now func() time.Time) *Source {
-	s.now = now
-	return s
-}
-
-// WithTTL replaces how long a fetched ring is kept.
-func (s *Source) WithTTL(ttl time.Duration) *Source {
-	s.ttl = ttl
-	return s
+// NewSource returns a Source for secretID that keeps a ring for DefaultTTL, measured on now
+// (time.Now in a function).
+func NewSource(client SecretsClient, secretID string, now func() time.Time) *Source {
+	return &Source{client: client, secretID: secretID, now: now}
 }
 
 // Ring returns the cached ring, fetching it when it is missing or stale. When a fetch fails and
@@ -109,7 +97,7 @@ func (s *Source) refresh(ctx context.Context, now time.Time) (*Ring, error) {
 		}
 		return nil, err
 	}
-	s.ring, s.nextFetch = ring, now.Add(s.ttl)
+	s.ring, s.nextFetch = ring, now.Add(DefaultTTL)
 	return ring, nil
 }
 

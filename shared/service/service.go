@@ -93,9 +93,10 @@ type Deps struct {
 	Log    *slog.Logger
 }
 
-// New builds Deps over the given AWS configuration. Nothing is fetched yet: the key ring is read
+// New builds Deps over the given AWS configuration, their clock now (time.Now in a function; the
+// store and the key ring read the same one). Nothing is fetched yet: the key ring is read
 // on first use, so a function that never needs it never calls Secrets Manager.
-func New(cfg Config, awsCfg aws.Config, log *slog.Logger) (*Deps, error) {
+func New(cfg Config, awsCfg aws.Config, log *slog.Logger, now func() time.Time) (*Deps, error) {
 	format, err := apikey.NewFormat(cfg.KeyPrefix)
 	if err != nil {
 		return nil, err
@@ -103,10 +104,10 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) (*Deps, error) {
 	db := dynamodb.NewFromConfig(awsCfg)
 	return &Deps{
 		Config: cfg,
-		Store:  tokenstore.New(db, cfg.TableName),
-		Keys:   keyring.NewSource(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID),
+		Store:  tokenstore.New(db, cfg.TableName, now),
+		Keys:   keyring.NewSource(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, now),
 		Format: format,
-		Now:    time.Now,
+		Now:    now,
 		Log:    log,
 	}, nil
 }
@@ -123,7 +124,7 @@ func FromEnv(ctx context.Context) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, awsCfg, Logger(os.Stdout))
+	return New(cfg, awsCfg, Logger(os.Stdout), time.Now)
 }
 
 // AWSConfigFromEnv builds the AWS SDK configuration from the variables Lambda sets in every

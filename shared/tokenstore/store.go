@@ -34,15 +34,10 @@ type Store struct {
 	now   func() time.Time
 }
 
-// New returns a Store over the named table.
-func New(db DynamoDB, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now}
-}
-
-// WithClock replaces the store's clock, for tests.
-func (s *Store) WithClock(now func() time.Time) *Store {
-	s.now = now
-	return s
+// New returns a Store over the named table that reads the time from now (time.Now in a
+// function).
+func New(db DynamoDB, table string, now func() time.Time) *Store {
+	return &Store{db: db, table: table, now: now}
 }
 
 // Create stores a new token with its lookup item and an audit record, and counts it against its

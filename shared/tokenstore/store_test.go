@@ -27,7 +27,7 @@ func newStore(t *testing.T) (*tokenstore.Store, emulatortest.Env, *time.Time) {
 	t.Helper()
 	env := emulatortest.New(t)
 	now := t0
-	s := tokenstore.New(env.DB, env.TableName).WithClock(func() time.Time { return now })
+	s := tokenstore.New(env.DB, env.TableName, func() time.Time { return now })
 	return s, env, &now
 }
 

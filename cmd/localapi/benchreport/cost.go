@@ -157,7 +157,7 @@ func measureCost(ctx context.Context, side *awsSide, app *samtemplate.App, f *sa
 // checkCost measures the key authorizer: a first key to fetch the key ring, then a key never
 // checked (uncached) and the same key again (cached in the function's memory).
 func checkCost(ctx context.Context, s *stage, meter *capacityMeter, deps *service.Deps, cached bool) (Cost, error) {
-	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, 10*time.Second)
+	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, 10*time.Second, deps.Now)
 	var keys []string
 	for range 2 {
 		_, key, err := s.mint(ctx, s.user())
@@ -201,6 +201,6 @@ func metered(ctx context.Context, side *awsSide, s *stage) (*capacityMeter, *ser
 	}
 	cfg := side.cfg.Copy()
 	meter.option()(&cfg)
-	deps, err := service.New(s.deps.Config, cfg, s.deps.Log)
+	deps, err := service.New(s.deps.Config, cfg, s.deps.Log, time.Now)
 	return meter, deps, err
 }

@@ -69,7 +69,7 @@ func (a *awsSide) newStage(ctx context.Context, f *samtemplate.Function) (*stage
 	if err != nil {
 		return nil, err
 	}
-	deps, err := service.New(cfg, a.cfg, service.Logger(io.Discard))
+	deps, err := service.New(cfg, a.cfg, service.Logger(io.Discard), time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *stage) keyContext(ctx context.Context) (string, map[string]any, error) 
 	if err != nil {
 		return "", nil, err
 	}
-	d, err := authorizer.New(s.deps.Format, s.deps.Keys, s.deps.Store, 0).Check(ctx, "Bearer "+key)
+	d, err := authorizer.New(s.deps.Format, s.deps.Keys, s.deps.Store, 0, s.deps.Now).Check(ctx, "Bearer "+key)
 	if err != nil || !d.Allowed {
 		return "", nil, fmt.Errorf("the key authorizer did not allow a new key: %s, %v", d.Reason, err)
 	}
