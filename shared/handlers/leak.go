@@ -44,7 +44,7 @@ var (
 // each that is one of our keys stops working: its token becomes inactive with the leak recorded,
 // until its owner rolls the key. The answer is GitHub's feedback array, one label per item. A
 // report that is not signed, not verified, or not that shape changes nothing.
-func ReportLeaks(d *service.Deps, v Verifier) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func ReportLeaks(d *service.Deps, v Verifier) httpapi.Handler {
 	return httpapi.Handle("reportleak", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		items, err := verifiedReport(ctx, v, req)
 		if err != nil {

@@ -36,7 +36,7 @@ var errInvalidGrace = httpapi.Errorf(http.StatusBadRequest, "invalid_grace_perio
 // owner only. The previous key keeps working for gracePeriodSeconds (default 0: it stops at
 // once); a key reported leaked gets no grace. With an Idempotency-Key, a repeat of the same
 // request within 24 hours answers the token as it is, with its current key, and rolls nothing.
-func RollToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func RollToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("roll", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		idemKey, err := httpapi.IdempotencyKey(req)
 		if err != nil {
@@ -50,17 +50,8 @@ func RollToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		ring, err := d.Keys.Ring(ctx)
+		next, key, err := newKey(ctx, d, t)
 		if err != nil {
-			return httpapi.Response{}, err
-		}
-		key, err := d.Format.Generate()
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		v, hash := ring.Current(), apikey.Hash(key)
-		next := tokenstore.NewKey{Version: v.ID(), Hash: hash[:], MAC: v.MAC(key), Hint: d.Format.Hint(key)}
-		if next.Ciphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
 			return httpapi.Response{}, err
 		}
 		who := actor(req, p.UserID)
@@ -71,30 +62,54 @@ func RollToken(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.
 			}
 			return rolledAnswer(rolled, key, d.Now()), nil
 		}
-		canonical, err := json.Marshal(rollCanonical{Roll: t.ID, GracePeriodSeconds: int64(grace / time.Second)})
-		if err != nil {
-			return httpapi.Response{}, fmt.Errorf("roll token: %w", err)
-		}
-		rolled, replayed, err := d.Store.RollIdempotent(ctx, t, next, grace, who,
-			tokenstore.Idempotency{Key: idemKey, Request: canonical})
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if !replayed {
-			return rolledAnswer(rolled, key, d.Now()), nil
-		}
-		// As create's replay: the owner gets the token's key back from its ciphertext, which
-		// leaves a reveal record. The key generated above was never stored.
-		if key, err = openKey(ctx, d.Keys, rolled); err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := d.Store.RecordAudit(ctx, rolled, tokenstore.ActionReveal, who); err != nil {
-			return httpapi.Response{}, err
-		}
-		resp := rolledAnswer(rolled, key, d.Now())
-		resp.Headers["idempotent-replayed"] = "true"
-		return resp, nil
+		return rollIdempotent(ctx, d, who, t, next, key, grace, idemKey)
 	})
+}
+
+// newKey makes t's next key, sealed under the ring's current version. Nothing is stored yet.
+func newKey(ctx context.Context, d *service.Deps, t tokenstore.Token) (tokenstore.NewKey, string, error) {
+	ring, err := d.Keys.Ring(ctx)
+	if err != nil {
+		return tokenstore.NewKey{}, "", err
+	}
+	key, err := d.Format.Generate()
+	if err != nil {
+		return tokenstore.NewKey{}, "", err
+	}
+	v, hash := ring.Current(), apikey.Hash(key)
+	next := tokenstore.NewKey{Version: v.ID(), Hash: hash[:], MAC: v.MAC(key), Hint: d.Format.Hint(key)}
+	if next.Ciphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
+		return tokenstore.NewKey{}, "", err
+	}
+	return next, key, nil
+}
+
+// rollIdempotent rolls t to next under an Idempotency-Key. A repeat of the same request answers
+// the token as the first one left it instead.
+func rollIdempotent(ctx context.Context, d *service.Deps, who tokenstore.Actor, t tokenstore.Token, next tokenstore.NewKey, key string, grace time.Duration, idemKey string) (httpapi.Response, error) {
+	canonical, err := json.Marshal(rollCanonical{Roll: t.ID, GracePeriodSeconds: int64(grace / time.Second)})
+	if err != nil {
+		return httpapi.Response{}, fmt.Errorf("roll token: %w", err)
+	}
+	rolled, replayed, err := d.Store.RollIdempotent(ctx, t, next, grace, who,
+		tokenstore.Idempotency{Key: idemKey, Request: canonical})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if !replayed {
+		return rolledAnswer(rolled, key, d.Now()), nil
+	}
+	// As create's replay: the owner gets the token's key back from its ciphertext, which leaves
+	// a reveal record. The key made for this request was never stored.
+	if key, err = openKey(ctx, d.Keys, rolled); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := d.Store.RecordAudit(ctx, rolled, tokenstore.ActionReveal, who); err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := rolledAnswer(rolled, key, d.Now())
+	resp.Headers["idempotent-replayed"] = "true"
+	return resp, nil
 }
 
 // rollGrace reads the grace a roll request asks for; no body, or no field, is none.
@@ -121,7 +136,7 @@ func rolledAnswer(t tokenstore.Token, key string, now time.Time) httpapi.Respons
 
 // RevokePreviousKey is POST /v1/tokens/{id}/previous-key/revoke: end a rolled token's grace now,
 // for its owner or an admin of its environment. Without a grace running it changes nothing.
-func RevokePreviousKey(d *service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error) {
+func RevokePreviousKey(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("revokeprevious", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, t, err := load(ctx, d, req, access.RevokePreviousKey)
 		if err != nil {

@@ -41,6 +41,8 @@ type createCanonical struct {
 	Name      string `json:"name"`
 	Type      string `json:"type"`
 	ExpiresAt string `json:"expiresAt"`
+
+	expires *time.Time // ExpiresAt as a time, nil for none
 }
 
 // CreateToken is POST /v1/tokens: a new token for the caller, answered once with its key. With
@@ -56,52 +58,16 @@ func CreateToken(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		var in createRequest
-		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		name, err := cleanName(in.Name)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		typ := tokenstore.TypeUser
-		if in.Type != nil {
-			typ = tokenstore.Type(*in.Type)
-			if typ != tokenstore.TypeUser && typ != tokenstore.TypeAdmin {
-				return httpapi.Response{}, errInvalidType
-			}
-		}
 		now := d.Now().UTC().Truncate(time.Second)
-		var expires *time.Time
-		if in.ExpiresAt != nil {
-			// Kept to the second, so it must still lie ahead once truncated.
-			at, ok := parseRFC3339(*in.ExpiresAt)
-			at = at.UTC().Truncate(time.Second)
-			if !ok || !at.After(now) || at.After(lastExpiry) {
-				return httpapi.Response{}, errInvalidExpiry
-			}
-			expires = &at
-		}
-		if err := p.CheckCreate(typ == tokenstore.TypeAdmin); err != nil {
-			return httpapi.Response{}, err
-		}
-
-		ring, err := d.Keys.Ring(ctx)
+		in, err := parseCreate(req, now)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		key, err := d.Format.Generate()
-		if err != nil {
+		if err := p.CheckCreate(in.Type == string(tokenstore.TypeAdmin)); err != nil {
 			return httpapi.Response{}, err
 		}
-		v, hash := ring.Current(), apikey.Hash(key)
-		t := tokenstore.Token{
-			ID: ids.New(ids.Token, now), Name: name, Type: typ, Status: tokenstore.StatusActive,
-			UserID: p.UserID, EnvironmentID: p.EnvironmentID, Hint: d.Format.Hint(key), CreatedBy: p.UserID,
-			CreatedAt: now, UpdatedAt: now, ExpiresAt: expires,
-			KeyVersion: v.ID(), KeyHash: hash[:], KeyMAC: v.MAC(key),
-		}
-		if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
+		t, key, err := newToken(ctx, d, p, in, now)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
 		if idemKey == "" {
@@ -110,32 +76,92 @@ func CreateToken(d *service.Deps) httpapi.Handler {
 			}
 			return created(t, key, now), nil
 		}
-
-		canonical, err := json.Marshal(createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires)})
-		if err != nil {
-			return httpapi.Response{}, fmt.Errorf("create token: %w", err)
-		}
-		got, replayed, err := d.Store.CreateIdempotent(ctx, t, d.Config.TokenLimit, actor(req, p.UserID),
-			tokenstore.Idempotency{Key: idemKey, Request: canonical})
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if !replayed {
-			return created(t, key, now), nil
-		}
-		// The caller made this token with this request: like reveal, its owner gets the key
-		// back from the stored ciphertext, and like reveal that leaves an audit record. The
-		// key generated above was never stored.
-		if key, err = openKey(ctx, d.Keys, got); err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := d.Store.RecordAudit(ctx, got, tokenstore.ActionReveal, actor(req, p.UserID)); err != nil {
-			return httpapi.Response{}, err
-		}
-		resp := created(got, key, now)
-		resp.Headers["idempotent-replayed"] = "true"
-		return resp, nil
+		return createIdempotent(ctx, d, actor(req, p.UserID), t, key, in, idemKey, now)
 	})
+}
+
+// parseCreate reads a create request's body into its canonical form: the name cleaned, the type
+// defaulted to user, the expiry, if any, in UTC to the second and after now.
+func parseCreate(req httpapi.Request, now time.Time) (createCanonical, error) {
+	var in createRequest
+	if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+		return createCanonical{}, err
+	}
+	name, err := cleanName(in.Name)
+	if err != nil {
+		return createCanonical{}, err
+	}
+	typ := tokenstore.TypeUser
+	if in.Type != nil {
+		typ = tokenstore.Type(*in.Type)
+		if typ != tokenstore.TypeUser && typ != tokenstore.TypeAdmin {
+			return createCanonical{}, errInvalidType
+		}
+	}
+	var expires *time.Time
+	if in.ExpiresAt != nil {
+		// Kept to the second, so it must still lie ahead once truncated.
+		at, ok := parseRFC3339(*in.ExpiresAt)
+		at = at.UTC().Truncate(time.Second)
+		if !ok || !at.After(now) || at.After(lastExpiry) {
+			return createCanonical{}, errInvalidExpiry
+		}
+		expires = &at
+	}
+	return createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires), expires: expires}, nil
+}
+
+// newToken makes the token that in asks for, owned by p: a new key, sealed under the ring's
+// current version. Nothing is stored yet.
+func newToken(ctx context.Context, d *service.Deps, p access.Principal, in createCanonical, now time.Time) (tokenstore.Token, string, error) {
+	ring, err := d.Keys.Ring(ctx)
+	if err != nil {
+		return tokenstore.Token{}, "", err
+	}
+	key, err := d.Format.Generate()
+	if err != nil {
+		return tokenstore.Token{}, "", err
+	}
+	v, hash := ring.Current(), apikey.Hash(key)
+	t := tokenstore.Token{
+		ID: ids.New(ids.Token, now), Name: in.Name, Type: tokenstore.Type(in.Type), Status: tokenstore.StatusActive,
+		UserID: p.UserID, EnvironmentID: p.EnvironmentID, Hint: d.Format.Hint(key), CreatedBy: p.UserID,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: in.expires,
+		KeyVersion: v.ID(), KeyHash: hash[:], KeyMAC: v.MAC(key),
+	}
+	if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
+		return tokenstore.Token{}, "", err
+	}
+	return t, key, nil
+}
+
+// createIdempotent stores t under an Idempotency-Key, remembering the request in. A repeat of
+// the same request answers the token the first one made instead.
+func createIdempotent(ctx context.Context, d *service.Deps, by tokenstore.Actor, t tokenstore.Token, key string, in createCanonical, idemKey string, now time.Time) (httpapi.Response, error) {
+	canonical, err := json.Marshal(in)
+	if err != nil {
+		return httpapi.Response{}, fmt.Errorf("create token: %w", err)
+	}
+	got, replayed, err := d.Store.CreateIdempotent(ctx, t, d.Config.TokenLimit, by,
+		tokenstore.Idempotency{Key: idemKey, Request: canonical})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if !replayed {
+		return created(t, key, now), nil
+	}
+	// The caller made this token with this request: like reveal, its owner gets the key back
+	// from the stored ciphertext, and like reveal that leaves an audit record. The key made for
+	// this request was never stored.
+	if key, err = openKey(ctx, d.Keys, got); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := d.Store.RecordAudit(ctx, got, tokenstore.ActionReveal, by); err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := created(got, key, now)
+	resp.Headers["idempotent-replayed"] = "true"
+	return resp, nil
 }
 
 // created is the answer to a create: the token with its key, where it lives, and never cached.
@@ -415,17 +441,9 @@ func TokenAudit(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		// A live token says whose it is. A deleted one's history outlives it (AuditRetention),
-		// and its records say whose it was; a token that never was has none.
-		t, err := d.Store.Get(ctx, p.EnvironmentID, id)
-		deleted := errors.Is(err, tokenstore.ErrNotFound)
-		if err != nil && !deleted {
+		deleted, err := checkLiveAudit(ctx, d, p, id)
+		if err != nil {
 			return httpapi.Response{}, err
-		}
-		if !deleted {
-			if err := p.Check(access.Audit, access.Owner{UserID: t.UserID, EnvironmentID: t.EnvironmentID}); err != nil {
-				return httpapi.Response{}, err
-			}
 		}
 		scope := cursor.Scope("audit", p.EnvironmentID, p.UserID, id)
 		start, err := startKey(ctx, d, scope, req)
@@ -437,26 +455,50 @@ func TokenAudit(d *service.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		if deleted {
-			if len(page.Records) == 0 {
-				return httpapi.Response{}, tokenstore.ErrNotFound
-			}
-			owner := access.Owner{UserID: page.Records[0].OwnerID, EnvironmentID: p.EnvironmentID}
-			if err := p.Check(access.Audit, owner); err != nil {
+			if err := checkDeletedAudit(p, page.Records); err != nil {
 				return httpapi.Response{}, err
 			}
 		}
 		out := auditListView{Items: make([]auditView, 0, len(page.Records))}
 		for _, r := range page.Records {
-			out.Items = append(out.Items, auditView{
-				ID: r.ID, TokenID: r.TokenID, Action: string(r.Action), ActorID: r.ActorID, At: apiTime(r.At),
-				SourceIP: r.SourceIP, UserAgent: r.UserAgent, Detail: r.Detail,
-			})
+			out.Items = append(out.Items, auditViewOf(r))
 		}
 		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
+}
+
+// checkLiveAudit checks that p may read the history of token id while it lives: a live token says
+// whose it is. A deleted one's history outlives it (AuditRetention), and its records say whose it
+// was: then deleted is true and checkDeletedAudit decides on the records.
+func checkLiveAudit(ctx context.Context, d *service.Deps, p access.Principal, id string) (deleted bool, err error) {
+	t, err := d.Store.Get(ctx, p.EnvironmentID, id)
+	if errors.Is(err, tokenstore.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, p.Check(access.Audit, access.Owner{UserID: t.UserID, EnvironmentID: t.EnvironmentID})
+}
+
+// checkDeletedAudit checks that p may read a deleted token's history from its records; a token
+// that never was has none.
+func checkDeletedAudit(p access.Principal, records []tokenstore.AuditRecord) error {
+	if len(records) == 0 {
+		return tokenstore.ErrNotFound
+	}
+	return p.Check(access.Audit, access.Owner{UserID: records[0].OwnerID, EnvironmentID: p.EnvironmentID})
+}
+
+// auditViewOf is an audit record as the API shows it.
+func auditViewOf(r tokenstore.AuditRecord) auditView {
+	return auditView{
+		ID: r.ID, TokenID: r.TokenID, Action: string(r.Action), ActorID: r.ActorID, At: apiTime(r.At),
+		SourceIP: r.SourceIP, UserAgent: r.UserAgent, Detail: r.Detail,
+	}
 }
 
 // lastExpiry is the latest expiry a token can have: the last second of the year 9999 in UTC, the

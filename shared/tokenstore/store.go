@@ -208,20 +208,46 @@ const maxQueriesPerPage = 5
 // List returns a page of tokens, newest first. A StartKey that does not belong to the query's
 // partition gives ErrBadCursor, so a cursor can never widen what the caller reads.
 func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
+	in, err := s.listInput(q)
+	if err != nil {
+		return TokenPage{}, err
+	}
+	var page TokenPage
+	for range maxQueriesPerPage {
+		in.Limit = aws.Int32(int32(q.Limit - len(page.Tokens)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+		}
+		if page.Tokens, err = appendTokens(page.Tokens, out.Items); err != nil {
+			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+		}
+		page.LastKey = PageKey(out.LastEvaluatedKey)
+		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return page, nil
+}
+
+// listInput is the first query of a List: the owner's tokens through gsi1, or the environment's
+// from the table, filtered by state, from q's start key, which must be one such a query left.
+func (s *Store) listInput(q ListQuery) (*dynamodb.QueryInput, error) {
 	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false)}
 	var keyCond expression.KeyConditionBuilder
 	if q.OwnerID != "" {
 		pk := ownerPK(q.EnvironmentID, q.OwnerID)
 		if q.StartKey != nil && (q.StartKey["gsi1pk"] != pk || len(q.StartKey) != 4 ||
 			q.StartKey["pk"] != envPK(q.EnvironmentID) || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
-			return TokenPage{}, ErrBadCursor
+			return nil, ErrBadCursor
 		}
 		in.IndexName = aws.String("gsi1")
 		keyCond = expression.Key("gsi1pk").Equal(expression.Value(pk))
 	} else {
 		pk := envPK(q.EnvironmentID)
 		if q.StartKey != nil && (q.StartKey["pk"] != pk || len(q.StartKey) != 2 || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
-			return TokenPage{}, ErrBadCursor
+			return nil, ErrBadCursor
 		}
 		in.ConsistentRead = aws.Bool(true)
 		keyCond = expression.Key("pk").Equal(expression.Value(pk)).
@@ -233,37 +259,28 @@ func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
 	}
 	expr, err := b.Build()
 	if err != nil {
-		return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	in.KeyConditionExpression, in.FilterExpression = expr.KeyCondition(), expr.Filter()
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Names(), expr.Values()
 	in.ExclusiveStartKey = StartKey(q.StartKey)
+	return in, nil
+}
 
-	var page TokenPage
-	for range maxQueriesPerPage {
-		in.Limit = aws.Int32(int32(q.Limit - len(page.Tokens)))
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
-		}
-		var items []tokenItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
-		}
-		for _, it := range items {
-			t, err := it.token()
-			if err != nil {
-				return TokenPage{}, fmt.Errorf("list tokens: %w", err)
-			}
-			page.Tokens = append(page.Tokens, t)
-		}
-		page.LastKey = PageKey(out.LastEvaluatedKey)
-		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+// appendTokens appends the tokens of a query's token items to tokens.
+func appendTokens(tokens []Token, raw []map[string]types.AttributeValue) ([]Token, error) {
+	var items []tokenItem
+	if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
+		return tokens, err
 	}
-	return page, nil
+	for _, it := range items {
+		t, err := it.token()
+		if err != nil {
+			return tokens, err
+		}
+		tokens = append(tokens, t)
+	}
+	return tokens, nil
 }
 
 func stateFilter(state string, now time.Time) (expression.ConditionBuilder, bool) {
