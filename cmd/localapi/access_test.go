@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestAccessMatrix is the README's access rules, end to end through the local run's gateway and
-// authorizers: every caller (an agent's and an admin's session, a User and an Admin key) on
+// TestAccessMatrix is the access rules of docs/api.md, end to end through the local run's
+// gateway and authorizers: every caller (an agent's and an admin's session, a User and an Admin key) on
 // every route, aimed (where the route names a token or a user) at the caller's own, another
 // user's of the same environment, and a user's of another environment. Keys never reach a management route
 // (401 from the JWT authorizer), sessions never reach an integration route (403 from the key

@@ -250,7 +250,7 @@ func me(t *testing.T, url, key string) (int, string) {
 	return r.status, body.TokenName
 }
 
-// within waits, in real time, for /v1/me with key to answer want, at most the 10 s the README
+// within waits, in real time, for /v1/me with key to answer want, at most the 10 s docs/keys.md
 // states for a status change to reach every call.
 func within(t *testing.T, url, key, step string, want int) {
 	t.Helper()

@@ -336,7 +336,7 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 	})
 
 	// The user flow of the product, as a new user runs it against `make run`: a session, create
-	// "Zapier Sync", list, the key on /v1/me, deactivate → refused within the README's bound,
+	// "Zapier Sync", list, the key on /v1/me, deactivate → refused within docs/keys.md's bound,
 	// activate → allowed, delete → refused; an agent asking for an Admin token → 403.
 	t.Run("the user flow", func(t *testing.T) {
 		admin, err := srv.Mint("u-admin", "env-1", true)
@@ -361,8 +361,8 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 		if s := me(); s != 200 {
 			t.Fatalf("me with the new key: %d", s)
 		}
-		// within waits, in real time, for /v1/me to answer want, and fails past the bound the
-		// README states for a status change to reach every call (10 s with the defaults).
+		// within waits, in real time, for /v1/me to answer want, and fails past the bound
+		// docs/keys.md states for a status change to reach every call (10 s with the defaults).
 		within := func(step string, want int) {
 			t.Helper()
 			start := time.Now()

@@ -45,7 +45,7 @@ func TestGenerateParses(t *testing.T) {
 func TestPatternIsDocumented(t *testing.T) {
 	f := mustFormat(t)
 	if got, want := f.Pattern(), `\bcbk_[0-9A-Za-z]{49}\b`; got != want {
-		t.Errorf("Pattern() = %s, want %s (the expression in doc.go and the README)", got, want)
+		t.Errorf("Pattern() = %s, want %s (the expression in doc.go and docs/keys.md)", got, want)
 	}
 }
 
@@ -192,7 +192,7 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// base62CRC is GitHub's checksum as the README describes it, worked out apart from the package:
+// base62CRC is GitHub's checksum as docs/keys.md describes it, worked out apart from the package:
 // hash/crc32's IEEE CRC32 of s in six base62 digits, 0-9 then A-Z then a-z, most significant first.
 func base62CRC(s string) string {
 	digits := new(big.Int).SetUint64(uint64(crc32.ChecksumIEEE([]byte(s)))).Text(62) // 0-9, a-z, A-Z

@@ -209,7 +209,7 @@ func authorized(f *testing.F, a *api, key string) map[string]any {
 	return d.Context
 }
 
-// pageLimit applies the README's rule for ?limit=: absent is 20, else a whole number from 1 to
+// pageLimit applies docs/api.md's rule for ?limit=: absent is 20, else a whole number from 1 to
 // 100.
 func pageLimit(q map[string]string, want map[string]int) int {
 	s := q["limit"] // empty is absent, as for every query parameter
