@@ -49,13 +49,7 @@ func (s *Store) roll(ctx context.Context, t Token, key NewKey, grace time.Durati
 	}
 	next := rolled(t, key, grace, now)
 	b, audit := s.rollItems(t, next, grace, actor)
-	var record *idemItem
-	if idem != nil {
-		record = newIdemItem(t, *idem, now)
-		unused := expression.Or(expression.AttributeNotExists(expression.Name("pk")),
-			expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))
-		b.put(record, &unused)
-	}
+	record := b.putIdem(t, idem, now)
 	items, err := b.items()
 	if err != nil {
 		return Token{}, false, fmt.Errorf("roll token %s: %w", t.ID, err)

@@ -71,15 +71,7 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			expression.Add(count, expression.Value(1)).Set(expression.Name("kind"), expression.Value(kindCount)), &underLimit).
 		put(audit, nil)
-	var record *idemItem
-	if idem != nil {
-		record = newIdemItem(t, *idem, now)
-		// Unused: no record of the key, or only one past IdempotencyRetention that the table's
-		// TTL has not removed yet.
-		unused := expression.Or(expression.AttributeNotExists(expression.Name("pk")),
-			expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))
-		b.put(record, &unused)
-	}
+	record := b.putIdem(t, idem, now)
 	items, err := b.items()
 	if err != nil {
 		return Token{}, false, fmt.Errorf("create token: %w", err)
@@ -118,6 +110,20 @@ func (s *Store) createRefused(ctx context.Context, t Token, reasons []string, au
 		return Token{}, false, ErrLimitReached
 	}
 	return Token{}, false, fmt.Errorf("create token %s: %w", t.ID, ErrConflict)
+}
+
+// putIdem adds the idempotency record of t made with idem at now, when there is one, and returns
+// it. Its put succeeds while the user has no record of the key, or only one past
+// IdempotencyRetention that the table's TTL has not removed yet.
+func (b *tx) putIdem(t Token, idem *Idempotency, now time.Time) *idemItem {
+	if idem == nil {
+		return nil
+	}
+	record := newIdemItem(t, *idem, now)
+	unused := expression.Or(expression.AttributeNotExists(expression.Name("pk")),
+		expression.Name("ttl").LessThanEqual(expression.Value(now.Unix())))
+	b.put(record, &unused)
+	return record
 }
 
 // newIdemItem is the idempotency record of t made with idem at now.

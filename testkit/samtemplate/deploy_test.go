@@ -106,6 +106,12 @@ func checkIdentityProvider(p *parsed) []string {
 // hosts and pools, localhost, placeholder client ids.
 var examplePattern = regexp.MustCompile(`(?i)example|localhost|127\.0\.0\.1|_EXAMPLE|changeme|^https?://|apitokens-dashboard`)
 
+// realDefaults are defaults that name a real service's own address, not an example: GitHub
+// publishes its secret scanning keys there, for every partner alike.
+var realDefaults = map[string]string{
+	"SecretScanningKeysUrl": "https://api.github.com/meta/public_keys/secret_scanning",
+}
+
 // checkParameters checks that no parameter's default is an example value, and that a brought
 // provider's issuer and audience are refused empty by a rule (they default to "", so that a
 // stack with its own pool needs neither).
@@ -122,7 +128,7 @@ func checkParameters(p *parsed) []string {
 		if !ok {
 			continue
 		}
-		if s := fmt.Sprint(d); examplePattern.MatchString(s) {
+		if s := fmt.Sprint(d); examplePattern.MatchString(s) && realDefaults[n] != s {
 			problems = append(problems, fmt.Sprintf("parameter %s: Default %q is an example value; want none, or \"\" refused by a rule", n, s))
 		}
 	}
