@@ -704,6 +704,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		if err != nil || ends.Sub(rolledAt) < 59*time.Minute || ends.Sub(rolledAt) > 61*time.Minute {
 			t.Errorf("previous key ends %v (%v), want an hour after the roll", ends, err)
 		}
+		b.screenshot(t, "list-previous-key")
 		if s, name := me(t, p.srv.URL, newKey); s != 200 || name != "Zapier Sync" {
 			t.Errorf("/v1/me with the new key: %d %q, want 200 Zapier Sync", s, name)
 		}
@@ -779,6 +780,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		if got := eval[string](t, b, `document.querySelector("tr.row-problem [role=alert]").textContent`); !strings.Contains(got, problem.Detail) || !strings.Contains(got, "Roll key") {
 			t.Errorf("Activate's problem = %q, want key_leaked's detail %q and the way out", got, problem.Detail)
 		}
+		b.screenshot(t, "list-leaked")
 
 		// Roll key offers no grace for a leaked key.
 		b.choose(t, id, "Roll key")
