@@ -221,10 +221,13 @@ function row(token) {
         "span",
         { className: "leak-detail" },
         "Found in public at ",
-        el("a", { href: token.leak.url, rel: "noopener noreferrer", target: "_blank" }, token.leak.url),
+        // Only a web address becomes a link: the report's URL is not the page's to trust.
+        /^https?:\/\//i.test(token.leak.url)
+          ? el("a", { href: token.leak.url, rel: "noopener noreferrer", target: "_blank" }, token.leak.url)
+          : token.leak.url,
         ", reported ",
         time(token.leak.reportedAt),
-        ". Roll key to replace it.",
+        token.userId === state.me.sub ? ". Roll key to replace it." : ". Its owner can roll the key to replace it.",
       ),
     );
   }
