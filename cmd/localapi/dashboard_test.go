@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -222,13 +225,7 @@ func (b *tab) createToken(t *testing.T, name string, shots bool) (id, key string
 	if shots {
 		b.screenshot(t, "key-window")
 	}
-	b.run(t, "Copy", chromedp.Click(chromedp.ID("key-copy")),
-		poll(`document.getElementById("key-status").textContent.startsWith("Copied")`, 5*time.Second))
-	key = eval[string](t, b, `navigator.clipboard.readText()`)
-	shown := eval[string](t, b, `document.getElementById("key-value").value`)
-	if key == "" || key != shown {
-		t.Fatalf("clipboard holds %d characters that differ from the key window's, want the key", len(key))
-	}
+	key = b.copyKey(t)
 	b.run(t, "Close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")),
 		poll(`document.activeElement.id === "new-token"`, 5*time.Second))
 	if v := eval[string](t, b, `document.getElementById("key-value").value`); v != "" {
@@ -240,6 +237,63 @@ func (b *tab) createToken(t *testing.T, name string, shots bool) (id, key string
 	}
 	return id, key
 }
+
+// copyKey presses Copy in the open key window and returns what the clipboard then holds, which
+// must be the key the window shows.
+func (b *tab) copyKey(t *testing.T) string {
+	t.Helper()
+	b.run(t, "Copy", chromedp.Click(chromedp.ID("key-copy")),
+		poll(`document.getElementById("key-status").textContent.startsWith("Copied")`, 5*time.Second))
+	key := eval[string](t, b, `navigator.clipboard.readText()`)
+	shown := eval[string](t, b, `document.getElementById("key-value").value`)
+	if key == "" || key != shown {
+		t.Fatalf("clipboard holds %d characters that differ from the key window's, want the key", len(key))
+	}
+	return key
+}
+
+// reportLeak sends the local API a report of key signed as GitHub's secret scanning signs one,
+// with the signing key of `localapi report-leak`.
+func reportLeak(t *testing.T, srv *Server, key string) {
+	t.Helper()
+	signer, err := loadOrCreateScanKey(filepath.Join(srv.stateDir, scanKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, id, sig, err := signedReport(signer, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", srv.URL+reportPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Github-Public-Key-Identifier", id)
+	req.Header.Set("Github-Public-Key-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(answer), `"label":"true_positive"`) {
+		t.Fatalf("leak report = %d %s", resp.StatusCode, keyShaped.ReplaceAllString(string(answer), "${1}…${2}"))
+	}
+}
+
+// watchRolls records the Idempotency-Key of each roll the page sends, in window.rollKeys.
+const watchRolls = `(() => {
+	window.rollKeys = [];
+	const send = window.fetch;
+	window.fetch = (url, init) => {
+		if (String(url).endsWith("/roll")) window.rollKeys.push((init && init.headers && init.headers["Idempotency-Key"]) || "");
+		return send(url, init);
+	};
+})()`
+
+// graceChoices are the labels of the roll window's grace choices on offer.
+const graceChoices = `[...document.querySelectorAll("#roll-grace label")].filter(l => !l.hidden).map(l => l.textContent.trim())`
 
 // me calls /v1/me with key and answers the status and the token's name.
 func me(t *testing.T, url, key string) (int, string) {
@@ -594,6 +648,172 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("roll key with an hour of grace, then end the previous key now", func(t *testing.T) {
+		b := p.tab(t)
+		b.signIn(t, "agent-roll", "env-b", false)
+		id, oldKey := b.createToken(t, "Zapier Sync", false)
+		b.run(t, "watch rolls", js(watchRolls))
+
+		b.choose(t, id, "Roll key")
+		b.run(t, "roll window", chromedp.WaitVisible(chromedp.ID("roll-dialog")))
+		if got := eval[[]string](t, b, graceChoices); strings.Join(got, "|") != "No longer: it stops now|For 1 hour|For 24 hours|For 7 days" {
+			t.Errorf("grace choices = %q, want now, 1 hour, 24 hours, 7 days", got)
+		}
+		if got := eval[string](t, b, `document.activeElement.name + "=" + document.activeElement.value`); got != "grace=3600" {
+			t.Errorf("focus in the roll window on %q, want the checked grace", got)
+		}
+		if got := eval[string](t, b, `document.getElementById("roll-title").textContent`); got != "Roll the key of “Zapier Sync”" {
+			t.Errorf("roll window title = %q, want it to name the token", got)
+		}
+		// Cancel rolls nothing.
+		b.run(t, "Cancel", chromedp.Click(chromedp.CSS(`#roll-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("roll-dialog")))
+		if n := eval[int](t, b, `window.rollKeys.length`); n != 0 {
+			t.Fatalf("Cancel sent %d rolls", n)
+		}
+		b.choose(t, id, "Roll key")
+		b.run(t, "1 hour", chromedp.WaitVisible(chromedp.ID("roll-dialog")), chromedp.Click(chromedp.CSS(`#roll-grace input[value="86400"]`)),
+			chromedp.Click(chromedp.CSS(`#roll-grace input[value="3600"]`)))
+		b.screenshot(t, "roll-key")
+		rolledAt := time.Now()
+		b.run(t, "Roll key", chromedp.Click(chromedp.ID("roll-confirm")), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		if sent := eval[[]string](t, b, `window.rollKeys`); len(sent) != 1 || !regexp.MustCompile(`^roll-[0-9a-f]{32}$`).MatchString(sent[0]) {
+			t.Errorf("rolls sent with Idempotency-Keys %q, want one random key", sent)
+		}
+		note := eval[string](t, b, `document.getElementById("key-previous").textContent`)
+		if !strings.Contains(note, "previous key keeps working until") || eval[bool](t, b, `document.getElementById("key-previous").hidden`) {
+			t.Errorf("key window note = %q, want until when the previous key works", note)
+		}
+		b.screenshot(t, "roll-key-window")
+		newKey := b.copyKey(t)
+		if newKey == oldKey {
+			t.Fatal("the roll showed the previous key")
+		}
+		b.run(t, "Close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")),
+			poll(fmt.Sprintf(`document.activeElement.dataset.token === %q`, id), 5*time.Second))
+		if v := eval[string](t, b, `document.getElementById("key-value").value`); v != "" {
+			t.Error("the key window still holds the new key after Close")
+		}
+
+		// The row shows the previous key's hint and when it ends, about an hour from now.
+		b.waitRow(t, id, "Previous key")
+		prev := eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .previous-hint').textContent`, id))
+		if m := hintPattern.FindStringSubmatch(prev); m == nil || !strings.HasPrefix(oldKey, m[1]) || !strings.HasSuffix(oldKey, m[2]) {
+			t.Errorf("previous key hint %q does not match the previous key", prev)
+		}
+		ends, err := time.Parse(time.RFC3339Nano, eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .previous-key time').dateTime`, id)))
+		if err != nil || ends.Sub(rolledAt) < 59*time.Minute || ends.Sub(rolledAt) > 61*time.Minute {
+			t.Errorf("previous key ends %v (%v), want an hour after the roll", ends, err)
+		}
+		b.screenshot(t, "list-previous-key")
+		if s, name := me(t, p.srv.URL, newKey); s != 200 || name != "Zapier Sync" {
+			t.Errorf("/v1/me with the new key: %d %q, want 200 Zapier Sync", s, name)
+		}
+		if s, name := me(t, p.srv.URL, oldKey); s != 200 || name != "Zapier Sync" {
+			t.Errorf("/v1/me with the previous key during its grace: %d %q, want 200 Zapier Sync", s, name)
+		}
+
+		b.choose(t, id, "End previous key now")
+		b.run(t, "previous key ended", poll(fmt.Sprintf(`document.querySelector('tr[data-id=%q]') && !document.querySelector('tr[data-id=%q] .previous-key')`, id, id), 10*time.Second))
+		within(t, p.srv.URL, oldKey, "end previous key now", 403)
+		if s, _ := me(t, p.srv.URL, newKey); s != 200 {
+			t.Errorf("/v1/me with the new key after the previous one ended: %d, want 200", s)
+		}
+		if got := settleFocus(b, id); got != id {
+			t.Errorf("focus after End previous key now on %q, want the menu button", got)
+		}
+		if items := b.menuItems(t, id); contains(items, "End previous key now") {
+			t.Errorf("menu after the grace ended = %v, want no End previous key now", items)
+		}
+		b.run(t, "close menu", chromedp.KeyEvent(kb.Escape))
+
+		// An administrator sees the token but cannot roll its key.
+		admin := p.tab(t)
+		admin.signIn(t, "admin-roll", "env-b", true)
+		admin.run(t, "Everyone", chromedp.SetValue(chromedp.ID("owner-filter"), "all"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`),
+			chromedp.WaitVisible(chromedp.CSS(kebab(id))))
+		if items := admin.menuItems(t, id); contains(items, "Roll key") {
+			t.Errorf("admin's menu on an agent's token = %v, want no Roll key", items)
+		}
+	})
+
+	t.Run("a leaked key: the badge, Activate refused, Roll key now", func(t *testing.T) {
+		b := p.tab(t)
+		b.signIn(t, "agent-leak", "env-b", false)
+		id, key := b.createToken(t, "GitHub Actions", false)
+		reportedAt := time.Now()
+		reportLeak(t, p.srv, key)
+		within(t, p.srv.URL, key, "leak report", 403)
+
+		b.run(t, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("tokens")),
+			chromedp.WaitNotPresent(chromedp.CSS(`#token-table[aria-busy]`)))
+		b.waitRow(t, id, "leaked")
+		const leakURL = "https://github.com/example/repo/blob/main/.env"
+		badge := fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge-leaked')`, id)
+		if title := eval[string](t, b, badge+`.title`); !strings.Contains(title, leakURL) {
+			t.Errorf("leaked badge title = %q, want the URL", title)
+		}
+		detail := eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .leak-detail').textContent`, id))
+		if !strings.Contains(detail, leakURL) || !strings.Contains(detail, "reported") {
+			t.Errorf("leak detail = %q, want the URL and when", detail)
+		}
+		when, err := time.Parse(time.RFC3339Nano, eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .leak-detail time').dateTime`, id)))
+		if err != nil || when.Sub(reportedAt).Abs() > time.Minute {
+			t.Errorf("leak reported at %v (%v), want about %v", when, err, reportedAt)
+		}
+		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge').textContent`, id)); got != "inactive" {
+			t.Errorf("a leaked token's status = %q, want inactive", got)
+		}
+
+		// Activate is refused, and the page shows the API's own detail of key_leaked.
+		session, err := p.srv.Mint("agent-leak", "env-b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := do(t, "POST", p.srv.URL+"/v1/tokens/"+id+"/activate", "Bearer "+session, "")
+		var problem struct{ Code, Detail string }
+		if err := json.Unmarshal([]byte(r.body), &problem); r.status != 409 || err != nil || problem.Code != "key_leaked" || problem.Detail == "" {
+			t.Fatalf("activate a leaked token = %d %s, want 409 key_leaked", r.status, r.shown())
+		}
+		b.choose(t, id, "Activate")
+		b.run(t, "key_leaked shown", chromedp.WaitVisible(chromedp.CSS(`tr.row-problem [role=alert]`)))
+		if got := eval[string](t, b, `document.querySelector("tr.row-problem [role=alert]").textContent`); !strings.Contains(got, problem.Detail) || !strings.Contains(got, "Roll key") {
+			t.Errorf("Activate's problem = %q, want key_leaked's detail %q and the way out", got, problem.Detail)
+		}
+		b.screenshot(t, "list-leaked")
+
+		// Roll key offers no grace for a leaked key.
+		b.choose(t, id, "Roll key")
+		b.run(t, "roll window", chromedp.WaitVisible(chromedp.ID("roll-dialog")))
+		if got := eval[[]string](t, b, graceChoices); strings.Join(got, "|") != "No longer: it stops now" {
+			t.Errorf("grace choices of a leaked key = %q, want now only", got)
+		}
+		if eval[bool](t, b, `document.getElementById("roll-leaked").hidden`) {
+			t.Error("the roll window does not say why there is no grace")
+		}
+		b.screenshot(t, "roll-key-leaked")
+		b.run(t, "Roll key", chromedp.Click(chromedp.ID("roll-confirm")), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		if note := eval[string](t, b, `document.getElementById("key-previous").textContent`); !strings.Contains(note, "stopped working") {
+			t.Errorf("key window note = %q, want that the previous key stopped", note)
+		}
+		newKey := b.copyKey(t)
+		b.run(t, "Close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		if row := b.rowText(t, id); strings.Contains(row, "leaked") || strings.Contains(row, "Previous key") {
+			t.Errorf("row after the roll = %q, want no leaked badge and no previous key", row)
+		}
+		b.choose(t, id, "Activate")
+		b.run(t, "active", poll(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .badge').textContent === "active"`, id), 10*time.Second))
+		within(t, p.srv.URL, newKey, "activate after the roll", 200)
+		if s, _ := me(t, p.srv.URL, key); s != 403 {
+			t.Errorf("/v1/me with the leaked key after the roll: %d, want 403", s)
+		}
+		b.run(t, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("tokens")),
+			chromedp.WaitNotPresent(chromedp.CSS(`#token-table[aria-busy]`)), chromedp.WaitVisible(chromedp.CSS(kebab(id))))
+		if row := b.rowText(t, id); strings.Contains(row, "leaked") {
+			t.Errorf("row after reload = %q, want no leaked badge", row)
+		}
+	})
+
 	t.Run("at 360 px wide", func(t *testing.T) {
 		b := p.tab(t)
 		b.run(t, "narrow", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile))
@@ -608,7 +828,24 @@ func TestDashboardInABrowser(t *testing.T) {
 		if right := eval[float64](t, b, `document.getElementById("token-menu").getBoundingClientRect().right`); right > 360 {
 			t.Errorf("the menu ends at %v px, past the 360 px screen", right)
 		}
+		b.run(t, "Roll key", chromedp.Click(chromedp.Search(`//ul[@id="token-menu"]//button[normalize-space()="Roll key"]`)),
+			chromedp.WaitVisible(chromedp.ID("roll-dialog")))
+		if right := eval[float64](t, b, `document.getElementById("roll-dialog").getBoundingClientRect().right`); right > 360 {
+			t.Errorf("the roll window ends at %v px, past the 360 px screen", right)
+		}
+		b.screenshot(t, "roll-key-360px")
 	})
+}
+
+// settleFocus waits up to 3 s for focus to reach the element whose id or data-token is want,
+// and returns where it is.
+func settleFocus(b *tab, want string) string {
+	const activeJS = `(e => e.id || e.dataset.token || "")(document.activeElement)`
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	_ = chromedp.Do(ctx, poll(fmt.Sprintf(`%s === %q`, activeJS, want), 3*time.Second))
+	v, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](activeJS))
+	return v
 }
 
 func contains(s []string, v string) bool {

@@ -19,10 +19,10 @@ export class SessionEnded extends Error {}
 export function client(config) {
   const base = config.apiBaseUrl.replace(/\/$/, "");
 
-  async function call(method, path, body) {
+  async function call(method, path, body, extraHeaders = {}) {
     const session = currentSession();
     if (!session) throw new SessionEnded("Your session has ended.");
-    const headers = { Authorization: "Bearer " + session.idToken };
+    const headers = { ...extraHeaders, Authorization: "Bearer " + session.idToken };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let resp;
     try {
@@ -63,6 +63,10 @@ export function client(config) {
     reveal: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/reveal`),
     deactivate: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/deactivate`),
     activate: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/activate`),
+    // roll gives the token a new key; idempotencyKey makes a repeat of the same roll safe.
+    roll: (tokenId, gracePeriodSeconds, idempotencyKey) =>
+      call("POST", `/v1/tokens/${id(tokenId)}/roll`, { gracePeriodSeconds }, { "Idempotency-Key": idempotencyKey }),
+    revokePreviousKey: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/previous-key/revoke`),
     remove: (tokenId) => call("DELETE", `/v1/tokens/${id(tokenId)}`),
     audit: (tokenId, cursor) => {
       const q = new URLSearchParams({ limit: "20" });

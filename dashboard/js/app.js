@@ -1,5 +1,6 @@
 // The API Tokens page: the list, +New and the Create Token window, the key window, and each
-// token's menu (Edit name, View key, Deactivate or Activate, History, Delete).
+// token's menu (Edit name, View key, Deactivate or Activate, Roll key, End previous key now,
+// History, Delete).
 
 import { completeSignIn, currentSession, forgetSession, groupsOf, signIn } from "./auth.js";
 import { client, Problem, SessionEnded } from "./api.js";
@@ -103,7 +104,7 @@ async function attempt(action, show, draft) {
     if (err instanceof SessionEnded) {
       sessionEnded(draft && draft());
     } else if (err instanceof Problem) {
-      show(err.detail);
+      show(err.detail, err);
     } else {
       show(`Something went wrong: ${err.message}`);
     }
@@ -210,18 +211,56 @@ function row(token) {
       openMenu(trigger, token, e.key === "ArrowUp" ? -1 : 0);
     }
   });
+  const statusCell = el("td", { "data-label": "Status" }, el("span", { className: `badge badge-${status}` }, status));
+  if (token.leak) {
+    const when = dateFormat.format(new Date(token.leak.reportedAt));
+    statusCell.append(
+      " ",
+      el("span", { className: "badge badge-leaked", title: `Reported leaked on ${when}: found at ${token.leak.url}` }, "leaked"),
+      el(
+        "span",
+        { className: "leak-detail" },
+        "Found in public at ",
+        // Only a web address becomes a link: the report's URL is not the page's to trust.
+        /^https?:\/\//i.test(token.leak.url)
+          ? el("a", { href: token.leak.url, rel: "noopener noreferrer", target: "_blank" }, token.leak.url)
+          : token.leak.url,
+        ", reported ",
+        time(token.leak.reportedAt),
+        token.userId === state.me.sub ? ". Roll key to replace it." : ". Its owner can roll the key to replace it.",
+      ),
+    );
+  }
+  const keyCell = el("td", { "data-label": "Key" }, el("code", { className: "hint" }, token.hint));
+  if (graceRuns(token)) {
+    keyCell.append(
+      el(
+        "span",
+        { className: "previous-key" },
+        "Previous key ",
+        el("code", { className: "previous-hint" }, token.previousKey.hint),
+        " works until ",
+        time(token.previousKey.expiresAt),
+      ),
+    );
+  }
   const tr = el(
     "tr",
     { "data-id": token.id },
     name,
-    el("td", { "data-label": "Status" }, el("span", { className: `badge badge-${status}` }, status)),
-    el("td", { "data-label": "Key" }, el("code", { className: "hint" }, token.hint)),
+    statusCell,
+    keyCell,
     el("td", { "data-label": "Owner", className: "owner-col" }, token.userId),
     el("td", { "data-label": "Created" }, time(token.createdAt)),
     el("td", { "data-label": "Last used" }, time(token.lastUsedAt, "Never")),
     el("td", { className: "actions-cell" }, trigger),
   );
   return tr;
+}
+
+// graceRuns tells whether a roll's previous key still works.
+function graceRuns(token) {
+  return Boolean(token.previousKey && Date.parse(token.previousKey.expiresAt) > Date.now());
 }
 
 function replaceItem(token) {
@@ -253,6 +292,8 @@ function menuItems(token) {
   if (mine) items.push(["View key", () => viewKey(token)]);
   if (token.status === "inactive") items.push(["Activate", () => setActive(token, true)]);
   else items.push(["Deactivate", () => setActive(token, false)]);
+  if (mine) items.push(["Roll key", () => openRoll(token)]);
+  if (graceRuns(token)) items.push(["End previous key now", () => endPreviousKey(token)]);
   items.push(["History", () => openHistory(token)]);
   items.push(["Delete", () => openDelete(token), "danger"]);
   return items;
@@ -406,20 +447,31 @@ async function submitCreate(e) {
     render();
   }
   $("create-dialog").close();
-  showKey(token, key, true);
+  showKey(token, key, "created");
 }
 
 // The key window: the key once, Copy, Close.
 
-function showKey(token, key, isNew) {
+// how is "created", "rolled" or "viewed"; a rolled key's window says until when the previous
+// key works.
+function showKey(token, key, how) {
+  const isNew = how !== "viewed";
   $("key-title").textContent = isNew ? "Your new API key" : "API key";
   $("key-note").textContent = isNew
     ? "Copy it now and keep it somewhere safe: this window will not show it again."
     : "Keep it secret: anyone with this key acts as you.";
+  const previous = $("key-previous");
+  previous.hidden = how !== "rolled";
+  if (how === "rolled") {
+    previous.textContent = graceRuns(token)
+      ? `The previous key keeps working until ${dateFormat.format(new Date(token.previousKey.expiresAt))}: give your tools the new key before then.`
+      : "The previous key has stopped working: give your tools the new key now.";
+    if (token.status === "inactive") previous.textContent += " The token is inactive: Activate it from its menu for the new key to work.";
+  }
   $("key-token-name").textContent = token.name;
   $("key-value").value = key;
   $("key-status").textContent = "";
-  openDialog($("key-dialog"), isNew ? $("new-token") : () => document.querySelector(`button.kebab[data-token="${CSS.escape(token.id)}"]`));
+  openDialog($("key-dialog"), how === "created" ? $("new-token") : () => document.querySelector(`button.kebab[data-token="${CSS.escape(token.id)}"]`));
   $("key-copy").focus();
 }
 
@@ -470,7 +522,7 @@ async function submitRename(e) {
 
 async function viewKey(token) {
   const shown = await attempt(() => state.api.reveal(token.id), (d) => rowProblem(token.id, d));
-  if (shown) showKey(token, shown.key, false);
+  if (shown) showKey(token, shown.key, "viewed");
   else focusTrigger(token.id);
 }
 
@@ -479,11 +531,66 @@ async function viewKey(token) {
 async function setActive(token, active) {
   const updated = await attempt(
     () => (active ? state.api.activate(token.id) : state.api.deactivate(token.id)),
-    (d) => rowProblem(token.id, d),
+    (d, problem) =>
+      rowProblem(token.id, problem?.code === "key_leaked" && token.userId === state.me.sub ? `${d} Use Roll key in the token's menu to give it a new key.` : d),
   );
   if (updated) {
     replaceItem(updated);
     announce(`${updated.name} is ${active ? "active" : "inactive"}.`);
+  }
+  focusTrigger(token.id);
+}
+
+// Roll key: a new key, the previous one working for the grace chosen. One Idempotency-Key per
+// opening of the window, so pressing Roll key again after a lost answer rolls once.
+
+let rolling = null;
+
+function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "roll-" + [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function openRoll(token) {
+  rolling = { token, idempotencyKey: idempotencyKey() };
+  $("roll-name").textContent = token.name;
+  setProblem($("roll-problem"), "");
+  const leaked = Boolean(token.leak);
+  $("roll-leaked").hidden = !leaked;
+  for (const radio of $("roll-form").elements.grace) {
+    const now = radio.value === "0";
+    radio.closest("label").hidden = leaked && !now;
+    radio.disabled = leaked && !now;
+    radio.checked = leaked ? now : radio.value === "3600";
+  }
+  openDialog($("roll-dialog"), () => document.querySelector(`button.kebab[data-token="${CSS.escape(token.id)}"]`));
+  $("roll-form").querySelector("input[name=grace]:checked").focus();
+}
+
+async function submitRoll(e) {
+  e.preventDefault();
+  const { token, idempotencyKey } = rolling;
+  const grace = Number($("roll-form").elements.grace.value || 0);
+  busy($("roll-form"), true);
+  const rolled = await attempt(
+    () => state.api.roll(token.id, grace, idempotencyKey),
+    (d) => setProblem($("roll-problem"), d),
+  );
+  busy($("roll-form"), false);
+  if (!rolled) return;
+  const { key, ...updated } = rolled;
+  replaceItem(updated);
+  $("roll-dialog").close();
+  showKey(updated, key, "rolled");
+}
+
+// End previous key now: the grace of a roll ends at once.
+
+async function endPreviousKey(token) {
+  const updated = await attempt(() => state.api.revokePreviousKey(token.id), (d) => rowProblem(token.id, d));
+  if (updated) {
+    replaceItem(updated);
+    announce(`The previous key of ${updated.name} no longer works.`);
   }
   focusTrigger(token.id);
 }
@@ -532,6 +639,8 @@ const actionWords = {
   activate: "Activated",
   delete: "Deleted",
   roll: "Key rolled",
+  revoke_previous_key: "Previous key ended",
+  leak: "Reported leaked",
 };
 
 async function loadHistory(append) {
@@ -617,6 +726,7 @@ function wire() {
   $("key-close").addEventListener("click", forgetKey);
   $("key-dialog").addEventListener("close", forgetKey);
   $("rename-form").addEventListener("submit", submitRename);
+  $("roll-form").addEventListener("submit", submitRoll);
   $("delete-form").addEventListener("submit", submitDelete);
   $("history-more").addEventListener("click", () => loadHistory(true));
   $("more").addEventListener("click", () => load(true));
