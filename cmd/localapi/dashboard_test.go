@@ -206,10 +206,11 @@ func (b *tab) rowText(t *testing.T, tokenID string) string {
 	return eval[string](t, b, fmt.Sprintf(`[...document.querySelector('tr[data-id=%q]')?.cells ?? []].map(c => c.textContent).join(" | ")`, tokenID))
 }
 
-// waitRow waits until the token's row holds want.
+// waitRow waits until the token's row holds want: what the page shows once its request is
+// answered, which on a loaded machine can take a while (no bound of the product is timed here).
 func (b *tab) waitRow(t *testing.T, tokenID, want string) {
 	t.Helper()
-	b.run(t, "row shows "+want, poll(fmt.Sprintf(`(document.querySelector('tr[data-id=%q]')?.textContent ?? "").includes(%q)`, tokenID, want), 10*time.Second))
+	b.run(t, "row shows "+want, poll(fmt.Sprintf(`(document.querySelector('tr[data-id=%q]')?.textContent ?? "").includes(%q)`, tokenID, want), 30*time.Second))
 }
 
 // createToken runs +New → Create Token → Save and returns the id of the new row and the key
