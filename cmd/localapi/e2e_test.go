@@ -298,6 +298,14 @@ func TestTemplateRoutesAreServedWithTheirAuthorizers(t *testing.T) {
 	for _, rt := range srv.app.Routes {
 		url := srv.URL + path.ReplaceAllString(rt.Path, "tok_00000000000000000000000000")
 		t.Run(rt.Key(), func(t *testing.T) {
+			if rt.Authorizer == "" {
+				// The one public route: its signature is its authentication, so the function
+				// itself refuses an unsigned report, with a problem document.
+				if r := call(t, rt.Method, url, "", "[]"); r.status != 401 || isGateway(r.body) || !strings.Contains(r.body, `"code":"signature_missing"`) {
+					t.Errorf("public route, unsigned: %d %s, want the function's 401 signature_missing", r.status, r.shown())
+				}
+				return
+			}
 			if r := call(t, rt.Method, url, "", ""); r.status != 401 || r.body != unauthorizedBody {
 				t.Errorf("no header: %d %s, want 401 %s", r.status, r.shown(), unauthorizedBody)
 			}

@@ -91,26 +91,36 @@ func TestSAMTranslation(t *testing.T) {
 		}
 	})
 
+	// Two HTTP APIs: the main one with both authorizers, and the public secret scanning route's
+	// own, which has none. Each stage writes the JSON access log to its own group.
 	t.Run("access log", func(t *testing.T) {
 		stages := byType["AWS::ApiGatewayV2::Stage"]
-		if len(stages) != 1 {
-			t.Fatalf("stages got %v, want the HTTP API's one", stages)
+		if len(stages) != 2 {
+			t.Fatalf("stages got %v, want one for each HTTP API", stages)
 		}
-		s := obj(obj(obj(res[stages[0]])["Properties"])["AccessLogSettings"])
-		if show(s["DestinationArn"]) != `{"Fn::GetAtt":["ApiAccessLogGroup","Arn"]}` {
-			t.Errorf("stage access log DestinationArn got %s, want ApiAccessLogGroup", show(s["DestinationArn"]))
-		}
-		format, _ := s["Format"].(string)
-		if !json.Valid([]byte(format)) || strings.Contains(strings.ToLower(format), "authorization") || !strings.Contains(format, "$context.authorizer.tokenId") {
-			t.Errorf("stage access log Format got %q, want JSON with the token id and without the Authorization header", format)
+		for _, id := range stages {
+			group := "ApiAccessLogGroup"
+			if strings.HasPrefix(id, "SecretScanningApi") {
+				group = "SecretScanningAccessLogGroup"
+			}
+			s := obj(obj(obj(res[id])["Properties"])["AccessLogSettings"])
+			if show(s["DestinationArn"]) != `{"Fn::GetAtt":["`+group+`","Arn"]}` {
+				t.Errorf("%s access log DestinationArn got %s, want %s", id, show(s["DestinationArn"]), group)
+			}
+			format, _ := s["Format"].(string)
+			if !json.Valid([]byte(format)) || strings.Contains(strings.ToLower(format), "authorization") || !strings.Contains(format, "$context.authorizer.tokenId") {
+				t.Errorf("%s access log Format got %q, want JSON with the token id and without the Authorization header", id, format)
+			}
 		}
 	})
 
 	apis := byType["AWS::ApiGatewayV2::Api"]
-	if len(apis) != 1 {
-		t.Fatalf("HTTP APIs got %v, want 1", apis)
+	slices.Sort(apis)
+	if !slices.Equal(apis, []string{"Api", "SecretScanningApi"}) {
+		t.Fatalf("HTTP APIs got %v, want [Api SecretScanningApi]", apis)
 	}
-	body := obj(obj(obj(res[apis[0]])["Properties"])["Body"])
+	body := obj(obj(obj(res["Api"])["Properties"])["Body"])
+	public := obj(obj(obj(res["SecretScanningApi"])["Properties"])["Body"])
 	schemes := obj(obj(body["components"])["securitySchemes"])
 
 	t.Run("authorizers", func(t *testing.T) {
@@ -130,6 +140,17 @@ func TestSAMTranslation(t *testing.T) {
 
 	t.Run("routes", func(t *testing.T) {
 		routes := 0
+		for path, item := range obj(public["paths"]) {
+			for method, op := range obj(item) {
+				routes++
+				if path != "/v1/secret-scanning/github" || method != "post" || len(list(obj(op)["security"])) > 0 {
+					t.Errorf("public API: %s %s with security %s, want only POST /v1/secret-scanning/github, without any", strings.ToUpper(method), path, show(obj(op)["security"]))
+				}
+			}
+		}
+		if len(obj(obj(public["components"])["securitySchemes"])) > 0 {
+			t.Errorf("public API has authorizers: %s", show(obj(public["components"])["securitySchemes"]))
+		}
 		for path, item := range obj(body["paths"]) {
 			for method, op := range obj(item) {
 				routes++
@@ -168,7 +189,11 @@ func TestSAMTranslation(t *testing.T) {
 		}
 		for _, f := range fns {
 			arns := invoked[f.ID]
-			if len(f.Routes) > 0 && !slices.ContainsFunc(arns, func(a string) bool { return strings.Contains(a, `{"Ref":"Api"}`) }) {
+			api := `{"Ref":"Api"}`
+			if f.ID == "ReportLeakFunction" {
+				api = `{"Ref":"SecretScanningApi"}`
+			}
+			if len(f.Routes) > 0 && !slices.ContainsFunc(arns, func(a string) bool { return strings.Contains(a, api) }) {
 				t.Errorf("%s: no permission for the API to call it (got %v)", f.ID, arns)
 			}
 			if f.Authorizer && !slices.ContainsFunc(arns, func(a string) bool { return strings.Contains(a, "/authorizers/*") }) {
