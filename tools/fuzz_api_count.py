@@ -2,10 +2,11 @@
 
 Usage: fuzz_api_count.py --min N openapi.yaml REPORT.ndjson...
 
-Prints, for every operation of the document, the test cases sent for it in each report (one
-report per caller) and in all, then the checks that ran and how often each passed or failed.
-Exits 1 when an operation of the document had fewer than N test cases in some report, or none
-at all.
+Prints, for every operation of the document, the test cases the API answered for it in each
+report (one report per caller) and in all, then the checks that ran and how often each passed or
+failed. A case counts once it got a response: one whose request failed (the API down, a timeout)
+tested nothing, and is only reported as unanswered. Exits 1 when an operation of the document had
+fewer than N answered test cases in some report, or none at all.
 """
 
 import argparse
@@ -31,8 +32,10 @@ def operations(path):
 
 
 def read(path):
-    """Test cases per "METHOD /path" and check results per (check, status) in one report."""
+    """Answered test cases per "METHOD /path", unanswered ones, and check results per
+    (check, status) in one report."""
     cases = collections.Counter()
+    unanswered = 0
     checks = collections.Counter()
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -40,12 +43,16 @@ def read(path):
             if event is None:
                 continue
             recorder = event["recorder"]
-            for case in recorder.get("cases", {}).values():
+            interactions = recorder.get("interactions", {})
+            for case_id, case in recorder.get("cases", {}).items():
+                if (interactions.get(case_id) or {}).get("response") is None:
+                    unanswered += 1
+                    continue
                 cases[f"{case['value']['method']} {case['value']['path']}"] += 1
             for results in recorder.get("checks", {}).values():
                 for result in results:
                     checks[(result["name"], result["status"])] += 1
-    return cases, checks
+    return cases, unanswered, checks
 
 
 def main():
@@ -57,13 +64,14 @@ def main():
 
     ops = operations(args.document)
     names = [os.path.splitext(os.path.basename(r))[0] for r in args.reports]
-    counts, checks = [], collections.Counter()
+    counts, checks, unanswered = [], collections.Counter(), 0
     for report in args.reports:
         if not os.path.exists(report):
             print(f"no report {report}: schemathesis did not finish", file=sys.stderr)
             return 1
-        c, k = read(report)
+        c, u, k = read(report)
         counts.append(c)
+        unanswered += u
         checks.update(k)
 
     short = []
@@ -76,7 +84,8 @@ def main():
             short.append(op)
     undeclared = sum(n for c in counts for op, n in c.items() if op not in ops)
     total = sum(sum(c.values()) for c in counts)
-    print(f"{len(ops)} operations; {total} test cases ({undeclared} of them undeclared methods)")
+    print(f"{len(ops)} operations; {total} answered test cases ({undeclared} of them undeclared"
+          f" methods); {unanswered} sent but not answered")
     print("checks: " + ", ".join(
         f"{name} {checks[(name, 'success')]} passed"
         + (f" {checks[(name, 'failure')]} failed" if checks[(name, "failure")] else "")

@@ -8,6 +8,13 @@ caller from its create to its delete. Schemathesis itself removes or replaces th
 for its negative cases and for the ignored_auth check. The credentials come from the
 environment (set by tools/fuzz-api.sh) and are never printed.
 
+The secret scanning route. POST /v1/secret-scanning/github names no scheme (`security: []`): it
+is authenticated by GitHub's ECDSA signature over the raw body, which only the key published at
+SecretScanningKeysUrl can make (locally, the local run's own). No case carries one that verifies,
+so every case there must be answered with a 4xx problem document the document describes (401
+for a missing, unknown or wrong signature, 413, 415) and change nothing; schemathesis's warning
+that the operation returned only 401 responses is that rule holding, not missing credentials.
+
 What a schema cannot say. Two rules of the API depend on state, not on the shape of a value:
 a `cursor` is valid only as the API issued it (for the same caller and filters), and
 `expiresAt` must lie in the future. A schema-valid request breaking one of them is refused with

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"time"
 
@@ -19,20 +20,32 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-// routeHandlers are the handlers the route functions' main.go files start, by logical id.
-var routeHandlers = map[string]func(*service.Deps) func(context.Context, httpapi.Request) (httpapi.Response, error){
-	"CreateTokenFunction":     handlers.CreateToken,
-	"ListTokensFunction":      handlers.ListTokens,
-	"GetTokenFunction":        handlers.GetToken,
-	"RenameTokenFunction":     handlers.RenameToken,
-	"RevealTokenFunction":     handlers.RevealToken,
-	"DeactivateTokenFunction": handlers.DeactivateToken,
-	"ActivateTokenFunction":   handlers.ActivateToken,
-	"DeleteTokenFunction":     handlers.DeleteToken,
-	"TokenAuditFunction":      handlers.TokenAudit,
-	"MeFunction":              handlers.Me,
-	"ReceiveHookFunction":     handlers.ReceiveHook,
-	"ListHookEventsFunction":  handlers.ListHookEvents,
+// handlerFunc is a route function's handler.
+type handlerFunc = func(context.Context, httpapi.Request) (httpapi.Response, error)
+
+// routeHandlers are the handlers the route functions' main.go files start, by logical id, made
+// from a stage's deps and, for the secret scanning route, the key source its reports verify with.
+var routeHandlers = map[string]func(*service.Deps, handlers.Verifier) handlerFunc{
+	"CreateTokenFunction":       depsOnly(handlers.CreateToken),
+	"ListTokensFunction":        depsOnly(handlers.ListTokens),
+	"GetTokenFunction":          depsOnly(handlers.GetToken),
+	"RenameTokenFunction":       depsOnly(handlers.RenameToken),
+	"RevealTokenFunction":       depsOnly(handlers.RevealToken),
+	"DeactivateTokenFunction":   depsOnly(handlers.DeactivateToken),
+	"ActivateTokenFunction":     depsOnly(handlers.ActivateToken),
+	"DeleteTokenFunction":       depsOnly(handlers.DeleteToken),
+	"RollTokenFunction":         depsOnly(handlers.RollToken),
+	"RevokePreviousKeyFunction": depsOnly(handlers.RevokePreviousKey),
+	"TokenAuditFunction":        depsOnly(handlers.TokenAudit),
+	"MeFunction":                depsOnly(handlers.Me),
+	"ReceiveHookFunction":       depsOnly(handlers.ReceiveHook),
+	"ListHookEventsFunction":    depsOnly(handlers.ListHookEvents),
+	"ReportLeakFunction":        handlers.ReportLeaks,
+}
+
+// depsOnly is a handler that needs nothing but the deps.
+func depsOnly(h func(*service.Deps) handlerFunc) func(*service.Deps, handlers.Verifier) handlerFunc {
+	return func(d *service.Deps, _ handlers.Verifier) handlerFunc { return h(d) }
 }
 
 // costActions are the cost table's rows: an action and the function that serves it.
@@ -47,10 +60,13 @@ var costActions = []struct{ name, function string }{
 	{"deactivate", "DeactivateTokenFunction"},
 	{"activate", "ActivateTokenFunction"},
 	{"delete", "DeleteTokenFunction"},
+	{"roll", "RollTokenFunction"},
+	{"revoke previous key", "RevokePreviousKeyFunction"},
 	{"audit page", "TokenAuditFunction"},
 	{"me", "MeFunction"},
 	{"webhook delivery", "ReceiveHookFunction"},
 	{"deliveries page", "ListHookEventsFunction"},
+	{"leak report", "ReportLeakFunction"},
 }
 
 // Cost is what one action consumes on a warm execution environment and what a million of them
@@ -128,13 +144,26 @@ func measureCost(ctx context.Context, side *awsSide, app *samtemplate.App, f *sa
 	if err != nil {
 		return Cost{}, err
 	}
-	h := handler(deps)
+	var verifier handlers.Verifier
+	if s.scan != nil {
+		verifier = s.scan.keys() // fetched on the first call, as a cold start fetches it
+	}
+	h := handler(deps, verifier)
 	var first, warm Usage
 	var took time.Duration
 	for i, ev := range evs {
 		var req httpapi.Request
 		if err := json.Unmarshal(ev, &req); err != nil {
 			return Cost{}, err
+		}
+		if action == "revoke previous key" {
+			// Revoking writes nothing unless a grace runs: roll the key first, unmetered.
+			roll := req
+			roll.Body, roll.Headers = `{"gracePeriodSeconds":86400}`, maps.Clone(req.Headers)
+			roll.Headers["content-type"] = "application/json"
+			if resp, err := handlers.RollToken(s.deps)(ctx, roll); err != nil || resp.StatusCode != 200 {
+				return Cost{}, fmt.Errorf("roll the key first: %d (%v)", resp.StatusCode, err)
+			}
 		}
 		if action == "activate" {
 			// Activating an active token writes nothing: suspend it first, unmetered.

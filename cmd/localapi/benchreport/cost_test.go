@@ -160,7 +160,12 @@ func TestCosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := costs(ctx, &awsSide{cfg: env.Config, tmpl: tmpl, endpoint: env.Endpoint}, app, io.Discard)
+	scan, err := newScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(scan.Close)
+	got, err := costs(ctx, &awsSide{cfg: env.Config, tmpl: tmpl, endpoint: env.Endpoint, scan: scan}, app, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +189,10 @@ func TestCosts(t *testing.T) {
 		{"reveal", true, true, 1},   // the audit entry
 		{"activate", true, true, 0}, // a suspended token
 		{"delete", true, true, 0},
+		{"roll", true, true, 1},                // the new key's hash needs the key ring
+		{"revoke previous key", true, true, 0}, // a key in its grace
 		{"webhook delivery", false, true, 0},
+		{"leak report", true, true, 1}, // a key of ours: looked up by its hash, then suspended
 	} {
 		c := byAction[tt.action]
 		if (c.ReadUnits > 0) != tt.reads || (c.WriteUnits > 0) != tt.writes || c.SecretsCalls != 0 || c.FirstSecretsCalls != tt.firstSecretsCalls {

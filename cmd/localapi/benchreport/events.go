@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -35,7 +36,9 @@ type awsSide struct {
 	cfg      aws.Config
 	tmpl     *samtemplate.Template
 	endpoint string
-	seq      atomic.Int64
+	// scan signs the reports of the secret scanning route and publishes its key.
+	scan *scanner
+	seq  atomic.Int64
 }
 
 // stage is the AWS side of one cold start and what makes tokens in it: the handlers and the key
@@ -43,6 +46,7 @@ type awsSide struct {
 type stage struct {
 	env  map[string]string
 	deps *service.Deps
+	scan *scanner
 	seq  *atomic.Int64
 }
 
@@ -62,6 +66,9 @@ func (a *awsSide) newStage(ctx context.Context, f *samtemplate.Function) (*stage
 		"TABLE_NAME":            res.TableName,
 		"KEYRING_SECRET_ID":     res.SecretARN,
 	}
+	if a.scan != nil {
+		env["SECRET_SCANNING_KEYS_URL"] = a.scan.keysURL()
+	}
 	// The function's own configuration (claim names, key prefix), pointed at this table.
 	all := maps.Clone(f.Environment)
 	maps.Copy(all, env)
@@ -73,7 +80,7 @@ func (a *awsSide) newStage(ctx context.Context, f *samtemplate.Function) (*stage
 	if err != nil {
 		return nil, err
 	}
-	return &stage{env: env, deps: deps, seq: &a.seq}, nil
+	return &stage{env: env, deps: deps, scan: a.scan, seq: &a.seq}, nil
 }
 
 func (s *stage) user() string { return fmt.Sprintf("bench-user-%d", s.seq.Add(1)) }
@@ -157,11 +164,21 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 			params[p] = "bench"
 		}
 		body := ""
-		switch rt.Method {
-		case "POST", "PATCH", "PUT":
+		switch {
+		case strings.HasSuffix(rt.Path, "/roll"):
+			// A roll that leaves the previous key a day's grace.
+			body = `{"gracePeriodSeconds":86400}`
+		case rt.Method == "POST" || rt.Method == "PATCH" || rt.Method == "PUT":
 			body = fmt.Sprintf(`{"name":"bench %d"}`, i)
 		}
 		switch {
+		case rt.Path == leakRoutePath && app.JWTAuthorizers[rt.Authorizer] == nil && keyCtx == nil:
+			// GitHub reporting a key that leaked, signed as GitHub signs it.
+			ev, err := s.leakReport(ctx, rt)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, mustJSON(ev))
 		case app.JWTAuthorizers[rt.Authorizer] != nil:
 			user := s.user()
 			if _, ok := params["id"]; ok {
@@ -177,6 +194,24 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 		}
 	}
 	return out, nil
+}
+
+// leakReport is a secret scanning report of a key minted for it alone, signed by s.scan.
+func (s *stage) leakReport(ctx context.Context, rt samtemplate.Route) (events.APIGatewayV2HTTPRequest, error) {
+	if s.scan == nil {
+		return events.APIGatewayV2HTTPRequest{}, errors.New("no secret scanning key to sign a report with")
+	}
+	_, key, err := s.mint(ctx, s.user())
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, err
+	}
+	body, headers, err := s.scan.report(key)
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, err
+	}
+	ev := request(rt, nil, body)
+	maps.Copy(ev.Headers, headers)
+	return ev, nil
 }
 
 func findRoute(app *samtemplate.App, match func(samtemplate.Route) bool) (samtemplate.Route, bool) {

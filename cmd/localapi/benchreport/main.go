@@ -200,7 +200,11 @@ func startSide(ctx context.Context, root, tmplPath string) (side *awsSide, stop 
 		if tmpl, err = samtemplate.Open(tmplPath); err == nil {
 			// Connections the emulator closes are not worth a warning amid the report's progress.
 			awsCfg.Logger = logging.Nop{}
-			return &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint}, emu.Stop, nil
+			var scan *scanner
+			if scan, err = newScanner(); err == nil {
+				return &awsSide{cfg: awsCfg, tmpl: tmpl, endpoint: emu.Endpoint, scan: scan},
+					func() { scan.Close(); emu.Stop() }, nil
+			}
 		}
 	}
 	emu.Stop()

@@ -128,6 +128,24 @@ func TestInvoke(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a caller that gives up", func(t *testing.T) {
+		// A client that closes its connection mid-invocation: the emulator still runs the
+		// invocation to its end, and takes the next one only then.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		payload, _ := json.Marshal(map[string]string{"rawPath": "/sleep"})
+		if got, err := fn.Invoke(ctx, payload); err == nil {
+			t.Errorf("Invoke(/sleep) = %s; want an error", got)
+		}
+		if _, err := invoke(t, fn, "/ok"); err != nil {
+			t.Fatalf("the next invocation: %v", err)
+		}
+		select {
+		case <-fn.Done():
+			t.Fatalf("the emulator exited:\n%s", console.String())
+		default:
+		}
+	})
 	t.Run("no statusCode is a result", func(t *testing.T) {
 		got, err := invoke(t, fn, "/nostatus")
 		if err != nil || string(got) != `{"hello":"world"}` {

@@ -190,8 +190,13 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	// The emulator ends a timed-out invocation itself; this guards against it hanging.
-	ctx, cancel := context.WithTimeout(ctx, f.timeout+5*time.Second)
+	// A caller that gives up (a client closing its connection) does not end the invocation: as
+	// in Lambda, it runs to its end or its timeout, and this environment takes no other until
+	// then. Releasing it early would send the emulator an invocation while it still holds the
+	// last one, which crashes it (a nil dereference after "ReserveFailed: AlreadyReserved",
+	// aws/aws-lambda-runtime-interface-emulator#131). The emulator ends a timed-out invocation
+	// itself; the deadline only guards against it hanging.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout+5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(payload))
 	if err != nil {
