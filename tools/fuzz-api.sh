@@ -6,7 +6,8 @@
 # another environment, so that no fuzzed request can revoke them), then runs every operation of
 # the document with positive and negative data and every check, once as each caller, and fails
 # unless schemathesis found nothing and every operation had at least 100 test cases in each run.
-# The API is stopped whatever happens.
+# The API is stopped whatever happens. A request may take up to 30 s, API Gateway's own limit
+# for an HTTP API's integration, so that a slow machine is not taken for a failing API.
 #
 # Arguments are passed on to `schemathesis run`, e.g. --include-operation-id createToken.
 # Environment: EXAMPLES (schemathesis's --max-examples, default and at least 100), SEED (default
@@ -109,6 +110,7 @@ for identity in agent admin; do
 		--max-examples "$EXAMPLES" \
 		--seed "$SEED" \
 		--workers 1 \
+		--request-timeout 30 \
 		--generation-database none \
 		--report ndjson --report-ndjson-path "$FUZZ_DIR/report/$identity.ndjson" \
 		--no-color "$@" 2>&1 | redact || rc=$?
