@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 )
 
 type rollRequest struct {
-	GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+	// GracePeriodSeconds is read as any JSON number and must be whole: 86400.0 is the integer
+	// 86400 to JSON Schema, and so to openapi.yaml.
+	GracePeriodSeconds *float64 `json:"gracePeriodSeconds"`
 }
 
 // rollCanonical is a roll request as an Idempotency-Key remembers it: the token and the grace.
@@ -124,7 +127,7 @@ func rollGrace(req httpapi.Request) (time.Duration, error) {
 		return 0, nil
 	}
 	s := *in.GracePeriodSeconds
-	if s < 0 || s > int64(tokenstore.MaxGrace/time.Second) {
+	if s != math.Trunc(s) || s < 0 || s > float64(tokenstore.MaxGrace/time.Second) {
 		return 0, errInvalidGrace
 	}
 	return time.Duration(s) * time.Second, nil

@@ -125,6 +125,7 @@ func TestRollTokenRefusals(t *testing.T) {
 		{"another environment revokes", eve, agentToken + "/previous-key/revoke", "", 404, "token_not_found"},
 		{"negative grace", ann, agentToken + "/roll", `{"gracePeriodSeconds":-1}`, 400, "invalid_grace_period"},
 		{"grace past 7 days", ann, agentToken + "/roll", `{"gracePeriodSeconds":604801}`, 400, "invalid_grace_period"},
+		{"grace not whole", ann, agentToken + "/roll", `{"gracePeriodSeconds":1.5}`, 400, "invalid_grace_period"},
 		{"grace not a number", ann, agentToken + "/roll", `{"gracePeriodSeconds":"1"}`, 400, "invalid_field_type"},
 		{"unknown field", ann, agentToken + "/roll", `{"grace":1}`, 400, "unknown_field"},
 		{"malformed id", ann, "/v1/tokens/tok_x/roll", "", 400, "invalid_token_id"},
@@ -139,6 +140,25 @@ func TestRollTokenRefusals(t *testing.T) {
 				t.Errorf("a refused request changed the table")
 			}
 		})
+	}
+}
+
+// A whole number written with a fraction or an exponent is an integer to JSON Schema, as
+// openapi.yaml's gracePeriodSeconds is, and so a valid grace.
+func TestRollGraceAsAnyWholeJSONNumber(t *testing.T) {
+	a := newAPI(t, 50)
+	id := a.create(ann, `{"name":"x"}`).str("id")
+	for _, body := range []string{`{"gracePeriodSeconds":967.0}`, `{"gracePeriodSeconds":9.67e2}`} {
+		r := a.do(ann, "POST", "/v1/tokens/"+id+"/roll", body)
+		if r.status != 200 {
+			t.Fatalf("roll with %s = %d %s, want 200", body, r.status, r.str("code"))
+		}
+		prev, _ := r.body["previousKey"].(map[string]any)
+		at, _ := prev["expiresAt"].(string)
+		end, err := time.Parse(time.RFC3339, at)
+		if err != nil || !end.Equal(a.clock().Add(967*time.Second).Truncate(time.Second)) {
+			t.Errorf("roll with %s: previous key ends %v (%v), want 967 s from now", body, end, err)
+		}
 	}
 }
 
