@@ -21,6 +21,11 @@ import (
 // saveDelay gathers the writes of a burst of requests into one save.
 const saveDelay = 300 * time.Millisecond
 
+// saveShare bounds the emulator's time spent on saves under a steady stream of requests: after
+// a save that took d, the next one waits at least saveShare·d, so a large table is not read
+// whole again and again while requests wait on the same emulator. A stop still saves last.
+const saveShare = 10
+
 // startEmulator starts the emulator, creates the table and the secret, and puts back the data
 // stored by the last run (or, fresh, discards it).
 func (s *Server) startEmulator(ctx context.Context, fresh bool) error {
@@ -73,8 +78,9 @@ func (s *Server) restore(ctx context.Context, store *snapshot.Store, fresh bool)
 type dataKeeper struct {
 	store *snapshot.Store
 	say   func(string, ...any)
-	mu    sync.Mutex // guards timer
+	mu    sync.Mutex // guards timer and took
 	timer *time.Timer
+	took  time.Duration // how long the last save took
 	saves sync.WaitGroup
 	// saving keeps saves one at a time, apart from mu so that a request never waits for one.
 	saving sync.Mutex
@@ -102,12 +108,17 @@ func (d *dataKeeper) schedule() {
 		return // a save is due and will see this request's writes
 	}
 	d.saves.Add(1)
-	d.timer = time.AfterFunc(saveDelay, func() {
+	d.timer = time.AfterFunc(max(saveDelay, saveShare*d.took), func() {
 		defer d.saves.Done()
 		d.mu.Lock()
 		d.timer = nil
 		d.mu.Unlock()
-		if _, err := d.save(); err != nil {
+		start := time.Now()
+		_, err := d.save()
+		d.mu.Lock()
+		d.took = time.Since(start)
+		d.mu.Unlock()
+		if err != nil {
 			d.say("%v", err)
 		}
 	})
