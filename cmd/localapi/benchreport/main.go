@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
 	fl.BoolVar(&opts.coldStarts, "coldstarts", true, "measure the cold starts")
 	fl.StringVar(&opts.benchtime, "benchtime", "1s", "go test -benchtime of each benchmark")
-	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 7 there)")
+	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 21 there)")
 	fl.IntVar(&opts.warmCalls, "warm", 3, "warm calls after each cold start")
 	fl.StringVar(&opts.out, "out", "", "where to write the report (default build/bench/report.md at the repository root)")
 	if err := fl.Parse(args); err != nil {
@@ -154,7 +154,7 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 		}
 	}
 	report.Cold = out
-	report.InitTrial, err = initTrial(ctx, cb, subjects, max(minTrialStarts, opts.runs))
+	report.InitTrial, err = initTrial(ctx, cb, subjects, max(trialStarts, opts.runs))
 	return errors.Join(append(errs, err)...)
 }
 

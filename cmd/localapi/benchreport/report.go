@@ -228,7 +228,8 @@ func (r *Report) Markdown() string {
 	w("\nThe init target uses the real init (bootstrap start until its first request for an event), ")
 	w("not the emulator's *Init Duration*: see how it was measured below. The key authorizer, the SDK floor ")
 	w("(hello world with the DynamoDB and Secrets Manager clients built) and hello world start in turn, ")
-	w("at least %d times each; the target is judged on the medians, and *paired* is the median of each ", minTrialStarts)
+	w("each going first in a round as often as the others, at least %d times each; the target is judged ", minTrialStarts)
+	w("on the medians, and *paired* is the median of each ")
 	w("authorizer start less the floor start beside it")
 	if unsure {
 		w("; **unsure** means the paired differences or the shortest starts, the least disturbed by other work, say otherwise")
@@ -291,8 +292,8 @@ func (r *Report) Markdown() string {
 			w(" The authorizer's slowest packages: %s.", strings.Join(names, ", "))
 		}
 		if floor := r.cold(func(c ColdStart) bool { return c.Floor }); floor != nil && floor.Init > 0 {
-			w(" Hello world that only builds a DynamoDB and a Secrets Manager client (SDKFloor) takes %s to init, %s of it in package init: %.2f × hello world's, before any code of this service runs; the key authorizer's init differs from it by %s.",
-				formatMs(floor.Init), formatMs(floor.PackageInit), float64(floor.Init)/float64(hello.Init), formatSignedMs(auth.Init-floor.Init))
+			w(" Hello world that only builds a DynamoDB and a Secrets Manager client (SDKFloor) takes %s to init, %s of it in package init: %.2f × hello world's, before any code of this service runs; the key authorizer's init differs from it by %s in these %d starts (the init trial above, with more starts in turn, is what the target is judged on).",
+				formatMs(floor.Init), formatMs(floor.PackageInit), float64(floor.Init)/float64(hello.Init), formatSignedMs(auth.Init-floor.Init), floor.Runs)
 		}
 		w("\n")
 	}
@@ -385,7 +386,8 @@ and about as much package initialisation again; only dropping the SDK clients th
 shorten it further. Against the SDK floor, GODEBUG=inittrace=1 shows one package init
 more in the key authorizer: the DynamoDB Streams schemas (service/dynamodbstreams/schemas, about
 0.1 ms, 52 kB in 287 allocations), which feature/dynamodb/attributevalue links for its stream
-conversions; attributevalue itself, shared/apikey and shared/inbox initialise nothing measurable.
+conversions; attributevalue itself and shared/apikey initialise nothing measurable, and no other
+package of this service has an init.
 Only decoding items without attributevalue in the table model would drop it.`
 
 func cell(s string) string {
