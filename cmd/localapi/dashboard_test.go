@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,21 +262,12 @@ func reportLeak(t *testing.T, srv *Server, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", srv.URL+reportPath, bytes.NewReader(body))
+	status, answer, err := postReport(srv.URL, body, id, sig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Github-Public-Key-Identifier", id)
-	req.Header.Set("Github-Public-Key-Signature", sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(answer), `"label":"true_positive"`) {
-		t.Fatalf("leak report = %d %s", resp.StatusCode, keyShaped.ReplaceAllString(string(answer), "${1}…${2}"))
+	if status != 200 || !strings.Contains(string(answer), `"label":"true_positive"`) {
+		t.Fatalf("leak report = %d %s", status, keyShaped.ReplaceAllString(string(answer), "${1}…${2}"))
 	}
 }
 

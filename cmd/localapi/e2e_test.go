@@ -91,9 +91,6 @@ type reply struct {
 	body   string
 }
 
-// keyShaped finds anything shaped like a key, so failure messages can show its hint instead.
-var keyShaped = regexp.MustCompile(`\b([a-z][a-z0-9]{1,7}_)[0-9A-Za-z]{45}([0-9A-Za-z]{4})\b`)
-
 // shown is the body for a failure message, each key in it shown by its hint only.
 func (r reply) shown() string { return keyShaped.ReplaceAllString(r.body, "${1}…${2}") }
 

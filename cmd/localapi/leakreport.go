@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -143,24 +144,38 @@ func reportLeakCommand(args []string, stdout, stderr io.Writer) int {
 	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
 		host = "127.0.0.1:" + host[strings.LastIndexByte(host, ':')+1:]
 	}
-	req, err := http.NewRequest(http.MethodPost, "http://"+host+reportPath, bytes.NewReader(body))
+	status, answer, err := postReport("http://"+host, body, id, sig)
 	if err != nil {
 		fmt.Fprintln(stderr, "localapi report-leak:", err)
 		return 1
+	}
+	fmt.Fprintf(stdout, "%d %s\n%s\n", status, http.StatusText(status), keyShaped.ReplaceAll(answer, []byte("${1}…${2}")))
+	if status != http.StatusOK {
+		return 1
+	}
+	return 0
+}
+
+// keyShaped finds anything shaped like a key, so that what is printed (the command's answer,
+// the tests' failure messages) shows its prefix and last four characters instead: GitHub's
+// feedback array repeats each reported token whole.
+var keyShaped = regexp.MustCompile(`\b([a-z][a-z0-9]{1,7}_)[0-9A-Za-z]{45}([0-9A-Za-z]{4})\b`)
+
+// postReport sends a report to the secret scanning route of the local API at base (its
+// http://host:port) with GitHub's two signature headers, and returns the status and the answer.
+func postReport(base string, body []byte, id, sig string) (status int, answer []byte, err error) {
+	req, err := http.NewRequest(http.MethodPost, base+reportPath, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Github-Public-Key-Identifier", id)
 	req.Header.Set("Github-Public-Key-Signature", sig)
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		fmt.Fprintln(stderr, "localapi report-leak:", err)
-		return 1
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	fmt.Fprintf(stdout, "%s\n%s\n", resp.Status, answer)
-	if resp.StatusCode != http.StatusOK {
-		return 1
-	}
-	return 0
+	answer, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, answer, err
 }
