@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/access"
-	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
@@ -67,24 +66,6 @@ func RollToken(d *service.Deps) httpapi.Handler {
 		}
 		return rollIdempotent(ctx, d, who, t, next, key, grace, idemKey)
 	})
-}
-
-// newKey makes t's next key, sealed under the ring's current version. Nothing is stored yet.
-func newKey(ctx context.Context, d *service.Deps, t tokenstore.Token) (tokenstore.NewKey, string, error) {
-	ring, err := d.Keys.Ring(ctx)
-	if err != nil {
-		return tokenstore.NewKey{}, "", err
-	}
-	key, err := d.Format.Generate()
-	if err != nil {
-		return tokenstore.NewKey{}, "", err
-	}
-	v, hash := ring.Current(), apikey.Hash(key)
-	next := tokenstore.NewKey{Version: v.ID(), Hash: hash[:], MAC: v.MAC(key), Hint: d.Format.Hint(key)}
-	if next.Ciphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
-		return tokenstore.NewKey{}, "", err
-	}
-	return next, key, nil
 }
 
 // rollIdempotent rolls t to next under an Idempotency-Key. A repeat of the same request answers

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/access"
-	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
@@ -114,24 +113,16 @@ func parseCreate(req httpapi.Request, now time.Time) (createCanonical, error) {
 // newToken makes the token that in asks for, owned by p: a new key, sealed under the ring's
 // current version. Nothing is stored yet.
 func newToken(ctx context.Context, d *service.Deps, p access.Principal, in createCanonical, now time.Time) (tokenstore.Token, string, error) {
-	ring, err := d.Keys.Ring(ctx)
-	if err != nil {
-		return tokenstore.Token{}, "", err
-	}
-	key, err := d.Format.Generate()
-	if err != nil {
-		return tokenstore.Token{}, "", err
-	}
-	v, hash := ring.Current(), apikey.Hash(key)
 	t := tokenstore.Token{
 		ID: ids.New(ids.Token, now), Name: in.Name, Type: tokenstore.Type(in.Type), Status: tokenstore.StatusActive,
-		UserID: p.UserID, EnvironmentID: p.EnvironmentID, Hint: d.Format.Hint(key), CreatedBy: p.UserID,
+		UserID: p.UserID, EnvironmentID: p.EnvironmentID, CreatedBy: p.UserID,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: in.expires,
-		KeyVersion: v.ID(), KeyHash: hash[:], KeyMAC: v.MAC(key),
 	}
-	if t.KeyCiphertext, err = v.Seal([]byte(key), keyAAD(t)); err != nil {
+	k, key, err := newKey(ctx, d, t)
+	if err != nil {
 		return tokenstore.Token{}, "", err
 	}
+	t.Hint, t.KeyVersion, t.KeyHash, t.KeyMAC, t.KeyCiphertext = k.Hint, k.Version, k.Hash, k.MAC, k.Ciphertext
 	return t, key, nil
 }
 
