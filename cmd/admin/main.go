@@ -6,10 +6,11 @@
 //
 // Usage:
 //
-//	admin -email E -environment ENV [-stack apitokens | -user-pool-id ID] [-group admin]
+//	admin -email E -environment ENV [-stack NAME] [-region R] [-samconfig samconfig.toml] [-user-pool-id ID] [-group admin]
 //
-// AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, …);
-// AWS_ENDPOINT_URL points it at an emulator.
+// The stack's name and region come from samconfig.toml, where `sam deploy --guided` saved them
+// (the flags win; apitokens and the AWS configuration's region without it); credentials from the
+// usual places (AWS_PROFILE, …); AWS_ENDPOINT_URL points it at an emulator.
 package main
 
 import (
@@ -20,7 +21,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
@@ -36,21 +36,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	email := fl.String("email", "", "the administrator's email address (their user name)")
 	environment := fl.String("environment", "", "the environment (brokerage) id they administer")
-	stackName := fl.String("stack", "apitokens", "the deployed stack, whose UserPoolId output names the pool")
+	target := stack.Flags(fl)
 	poolID := fl.String("user-pool-id", "", "the user pool (instead of -stack)")
 	group := fl.String("group", "admin", "the administrators' group (the template's AdminGroup)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, stackName, err := target.Resolve(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "admin: AWS configuration:", err)
+		fmt.Fprintln(stderr, "admin:", err)
 		return 1
 	}
 	if *poolID == "" {
-		*poolID, err = stack.Output(ctx, cloudformation.NewFromConfig(cfg), *stackName, "UserPoolId")
+		*poolID, err = stack.Output(ctx, cloudformation.NewFromConfig(cfg), stackName, "UserPoolId")
 		if errors.Is(err, stack.ErrNoOutput) {
-			fmt.Fprintf(stderr, "admin: stack %s made no user pool (IdentityProvider existing): create administrators in your own identity provider\n", *stackName)
+			fmt.Fprintf(stderr, "admin: stack %s made no user pool (IdentityProvider existing): create administrators in your own identity provider\n", stackName)
 			return 1
 		}
 		if err != nil {

@@ -6,10 +6,11 @@
 //
 // Usage:
 //
-//	rotatekeyring [-stack apitokens | -secret-id ARN] [-wait 6m]
+//	rotatekeyring [-stack NAME] [-region R] [-samconfig samconfig.toml] [-secret-id ARN] [-wait 6m]
 //
-// AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION, …);
-// AWS_ENDPOINT_URL points it at an emulator. Ctrl-C during the wait leaves the new version added
+// The stack's name and region come from samconfig.toml, where `sam deploy --guided` saved them
+// (the flags win; apitokens and the AWS configuration's region without it); credentials from the
+// usual places (AWS_PROFILE, …); AWS_ENDPOINT_URL points it at an emulator. Ctrl-C during the wait leaves the new version added
 // but not current, which is harmless; a later run adds another.
 package main
 
@@ -22,7 +23,6 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -44,19 +44,19 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("rotatekeyring", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	stackName := fl.String("stack", "apitokens", "the deployed stack, whose KeyRingSecretArn output names the secret")
+	target := stack.Flags(fl)
 	secretID := fl.String("secret-id", "", "the key ring secret (instead of -stack)")
 	wait := fl.Duration("wait", DefaultWait, "how long the new version is in the ring before it becomes current; shorter than the functions' ring cache ("+keyring.DefaultTTL.String()+") reopens the gap")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, stackName, err := target.Resolve(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "rotatekeyring: AWS configuration:", err)
+		fmt.Fprintln(stderr, "rotatekeyring:", err)
 		return 1
 	}
 	if *secretID == "" {
-		if *secretID, err = stack.Output(ctx, cloudformation.NewFromConfig(cfg), *stackName, "KeyRingSecretArn"); err != nil {
+		if *secretID, err = stack.Output(ctx, cloudformation.NewFromConfig(cfg), stackName, "KeyRingSecretArn"); err != nil {
 			fmt.Fprintln(stderr, "rotatekeyring:", err)
 			return 1
 		}

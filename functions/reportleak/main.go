@@ -21,6 +21,10 @@ func main() {
 		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
-	keys := leakreport.NewKeys(os.Getenv("SECRET_SCANNING_KEYS_URL"), http.DefaultClient)
+	keys, err := leakreport.KeysFromEnv(os.Getenv, http.DefaultClient)
+	if err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
 	lambda.Start(handlers.ReportLeaks(deps, keys))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/apitokens/apitokens/shared/apikey"
+	"github.com/apitokens/apitokens/shared/service"
 )
 
 func TestBearerKey(t *testing.T) {
@@ -62,8 +62,8 @@ func FuzzHeader(f *testing.F) {
 	redact := func(s string) string { return keys.ReplaceAllStringFunc(s, format.Hint) }
 	a := New(format, nil, nil, time.Minute, time.Now)
 	var logs bytes.Buffer
-	handler := a.Handler(slog.New(slog.NewJSONHandler(&logs, nil)))
-	logFields := []string{"AuthorizerDecisions", "_aws", "allowed", "cached", "durationMs", "function", "functionName", "level", "msg", "outcome", "reason", "requestId", "route", "time"}
+	handler := a.Handler(service.Logger(&logs))
+	logFields := []string{"AuthorizerDecisions", "_aws", "allowed", "cached", "durationMs", "function", "functionName", "level", "msg", "outcome", "reason", "requestId", "route", "timestamp"}
 	f.Fuzz(func(t *testing.T, header string) {
 		want := ""
 		if h := strings.TrimSpace(header); len(h) >= 7 && strings.EqualFold(h[:6], "bearer") && h[6] == ' ' {

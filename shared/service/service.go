@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -178,19 +177,4 @@ func AWSConfigFromEnv(getenv func(string) string) (aws.Config, error) {
 		cfg.BaseEndpoint = aws.String(endpoint)
 	}
 	return cfg, nil
-}
-
-// Logger returns the JSON logger every function writes with, at the level Lambda's
-// ApplicationLogLevel sets (AWS_LAMBDA_LOG_LEVEL), INFO by default.
-func Logger(w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	switch strings.ToUpper(os.Getenv("AWS_LAMBDA_LOG_LEVEL")) {
-	case "DEBUG", "TRACE":
-		level = slog.LevelDebug
-	case "WARN":
-		level = slog.LevelWarn
-	case "ERROR", "FATAL":
-		level = slog.LevelError
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -453,10 +453,21 @@ func (s *Store) LookupKey(ctx context.Context, hash []byte) (KeyRecord, error) {
 	return rec, nil
 }
 
+// LastUsedAttributes returns the only attributes TouchLastUsed names: the item's key and
+// lastUsedAt. The key authorizer's role may update these and nothing else (template.yaml, the
+// dynamodb:Attributes condition of its UpdateItem), on items whose partition key begins with
+// LastUsedPartitionPrefix (its dynamodb:LeadingKeys condition).
+func LastUsedAttributes() []string { return []string{"pk", "sk", lastUsedAttribute} }
+
+// LastUsedPartitionPrefix begins the partition key of every item TouchLastUsed writes.
+const LastUsedPartitionPrefix = "ENV#"
+
+const lastUsedAttribute = "lastUsedAt"
+
 // TouchLastUsed sets a token's lastUsedAt to at unless it was set within every; the condition
 // makes this hold across every running copy of the authorizer. It reports whether it wrote.
 func (s *Store) TouchLastUsed(ctx context.Context, env, tokenID string, at time.Time, every time.Duration) (bool, error) {
-	last := expression.Name("lastUsedAt")
+	last := expression.Name(lastUsedAttribute)
 	expr, err := expression.NewBuilder().
 		WithUpdate(expression.Set(last, expression.Value(formatTime(at)))).
 		WithCondition(expression.AttributeExists(expression.Name("pk")).And(expression.Or(

@@ -1,3 +1,4 @@
-// Package stack reads the outputs of a deployed API Tokens stack, so that the operator commands
-// (cmd/admin, cmd/rotatekeyring) find the user pool and the key ring secret by the stack's name.
+// Package stack finds a deployed API Tokens stack for the operator commands (cmd/admin,
+// cmd/rotatekeyring): its name and region as `sam deploy --guided` saved them in samconfig.toml,
+// and its outputs, which name the user pool and the key ring secret.
 package stack
