@@ -311,7 +311,7 @@ func (r *Report) Markdown() string {
 // costTable renders what each action costs per million calls.
 func (r *Report) costTable(w func(string, ...any)) {
 	w("\n## Cost per million calls\n\n")
-	w("On-demand prices of US East (N. Virginia) as of %s (cmd/localapi/benchreport/prices.go names the pages). ", pricesAsOf)
+	w("On-demand prices of US East (N. Virginia) as of %s (cmd/bench/prices.go names the pages). ", pricesAsOf)
 	w("Each action ran twice in this process through its handler, against the local emulator, on a table of its own; ")
 	w("the figures are the second, warm call's. DynamoDB request units are computed from the items' sizes as DynamoDB bills ")
 	w("them (reads per 4 KB, half when eventually consistent; writes per 1 KB of the larger of the item before and after; ")
