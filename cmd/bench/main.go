@@ -141,7 +141,7 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 	defer stop()
 
 	var errs []error
-	report.Costs, err = costs(ctx, side, plain, progress)
+	report.Costs, err = costs(ctx, side, plain, b, progress)
 	errs = append(errs, err)
 	subjects := subjectsOf(side, plain, ids, hello, floor)
 	cb := &coldBench{rie: b.rie, hostDir: b.hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}
