@@ -277,13 +277,13 @@ func request(rt samtemplate.Route, params map[string]string, body string) events
 	now := time.Now()
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: rt.Key(), RawPath: path, Body: body,
-		Headers:        map[string]string{"host": "localhost", "user-agent": "benchreport"},
+		Headers:        map[string]string{"host": "localhost", "user-agent": "bench"},
 		PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: rt.Key(), Stage: "$default", RequestID: requestID(), APIID: "benchapi",
 			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "benchreport",
+				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "bench",
 			},
 		},
 	}
