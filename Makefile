@@ -54,7 +54,7 @@ lint-go: ## gofmt, go vet, staticcheck, and go mod tidy must leave nothing to ch
 
 .PHONY: bench
 bench: venv ## Benchmark the hot paths and every function's cold start; print and write build/bench/report.md
-	$(GO) run ./cmd/localapi/benchreport -benchtime $(BENCHTIME) -out $(BUILD)/bench/report.md
+	$(GO) run ./cmd/bench -benchtime $(BENCHTIME) -out $(BUILD)/bench/report.md
 
 .PHONY: clean
 clean: ## Remove build output

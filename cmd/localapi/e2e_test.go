@@ -22,7 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
+	"github.com/apitokens/apitokens/cmd/internal/proctree"
 	"github.com/apitokens/apitokens/testkit/openapitest"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/testkit/secretscan"

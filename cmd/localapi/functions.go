@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
+	"github.com/apitokens/apitokens/cmd/internal/lambdas"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )

@@ -151,6 +151,12 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 	if !ok {
 		return nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
 	}
+	return s.routeEvents(ctx, app, rt, n)
+}
+
+// routeEvents returns n events of calls to rt in stage s, each about a token of its own.
+func (s *stage) routeEvents(ctx context.Context, app *samtemplate.App, rt samtemplate.Route, n int) ([][]byte, error) {
+	out := make([][]byte, 0, n)
 	var keyCtx map[string]any
 	var err error
 	if app.LambdaAuthorizers[rt.Authorizer] != nil {
@@ -185,6 +191,9 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 				if params["id"], _, err = s.mint(ctx, user); err != nil {
 					return nil, err
 				}
+				if err := s.prepare(ctx, rt, user, params); err != nil {
+					return nil, err
+				}
 			}
 			out = append(out, mustJSON(sessionRequest(rt, s.deps.Config.Claims, user, params, body)))
 		case keyCtx != nil:
@@ -194,6 +203,26 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 		}
 	}
 	return out, nil
+}
+
+// prepare puts the token of one call in the state its route acts on, so that the call does its
+// work: activating needs a suspended token, revoking a previous key a key in its grace.
+func (s *stage) prepare(ctx context.Context, rt samtemplate.Route, user string, params map[string]string) error {
+	var h func(context.Context, httpapi.Request) (httpapi.Response, error)
+	body := ""
+	switch {
+	case strings.HasSuffix(rt.Path, "/activate"):
+		h = handlers.DeactivateToken(s.deps)
+	case strings.HasSuffix(rt.Path, "/previous-key/revoke"):
+		h, body = handlers.RollToken(s.deps), `{"gracePeriodSeconds":86400}`
+	default:
+		return nil
+	}
+	resp, err := h(ctx, sessionRequest(rt, s.deps.Config.Claims, user, params, body))
+	if err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("prepare the token of %s: answered %d %.200s (%v)", rt.Key(), resp.StatusCode, resp.Body, err)
+	}
+	return nil
 }
 
 // leakReport is a secret scanning report of a key minted for it alone, signed by s.scan.
@@ -248,13 +277,13 @@ func request(rt samtemplate.Route, params map[string]string, body string) events
 	now := time.Now()
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: rt.Key(), RawPath: path, Body: body,
-		Headers:        map[string]string{"host": "localhost", "user-agent": "benchreport"},
+		Headers:        map[string]string{"host": "localhost", "user-agent": "bench"},
 		PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: rt.Key(), Stage: "$default", RequestID: requestID(), APIID: "benchapi",
 			Time: now.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "benchreport",
+				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "bench",
 			},
 		},
 	}

@@ -91,13 +91,18 @@ func TestPerMillion(t *testing.T) {
 }
 
 // TestCapacityMeter checks the meter's units against writes and reads of known sizes in the
-// emulator.
+// emulator, read off the wire by the proxy the functions call through.
 func TestCapacityMeter(t *testing.T) {
 	ctx := context.Background()
 	env := emulatortest.New(t)
 	meter := &capacityMeter{db: env.DB, keys: []string{"pk", "sk"}}
+	proxy, err := startMeterProxy(meter, env.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
 	cfg := env.Config.Copy()
-	meter.option()(&cfg)
+	cfg.BaseEndpoint = aws.String(proxy.url)
 	db, sm := dynamodb.NewFromConfig(cfg), secretsmanager.NewFromConfig(cfg)
 	table := aws.String(env.TableName)
 	item := func(sk string, size int) map[string]types.AttributeValue {
@@ -165,7 +170,8 @@ func TestCosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(scan.Close)
-	got, err := costs(ctx, &awsSide{cfg: env.Config, tmpl: tmpl, endpoint: env.Endpoint, scan: scan}, app, io.Discard)
+	b := buildForTest(t, app)
+	got, err := costs(ctx, &awsSide{cfg: env.Config, tmpl: tmpl, endpoint: env.Endpoint, scan: scan}, app, b, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +179,8 @@ func TestCosts(t *testing.T) {
 	for _, c := range got {
 		byAction[c.Action] = c
 	}
-	if len(byAction) != len(costActions) {
-		t.Fatalf("measured %d actions, want %d", len(byAction), len(costActions))
+	if want := len(costActions(app)); len(byAction) != want {
+		t.Fatalf("measured %d actions, want %d", len(byAction), want)
 	}
 	for _, tt := range []struct {
 		action            string
@@ -183,16 +189,16 @@ func TestCosts(t *testing.T) {
 	}{
 		{"check uncached", true, true, 1}, // the key's first use notes lastUsedAt
 		{"check cached", false, false, 1},
-		{"create", false, true, 1}, // one transaction, no read
-		{"get", true, false, 0},
-		{"rename", true, true, 0},
-		{"reveal", true, true, 1},   // the audit entry
-		{"activate", true, true, 0}, // a suspended token
-		{"delete", true, true, 0},
-		{"roll", true, true, 1},                // the new key's hash needs the key ring
-		{"revoke previous key", true, true, 0}, // a key in its grace
-		{"webhook delivery", false, true, 0},
-		{"leak report", true, true, 1}, // a key of ours: looked up by its hash, then suspended
+		{"POST /v1/tokens", false, true, 1}, // one transaction, no read
+		{"GET /v1/tokens/{id}", true, false, 0},
+		{"PATCH /v1/tokens/{id}", true, true, 0},
+		{"POST /v1/tokens/{id}/reveal", true, true, 1},   // the audit entry
+		{"POST /v1/tokens/{id}/activate", true, true, 0}, // a suspended token
+		{"DELETE /v1/tokens/{id}", true, true, 0},
+		{"POST /v1/tokens/{id}/roll", true, true, 1},                // the new key's hash needs the key ring
+		{"POST /v1/tokens/{id}/previous-key/revoke", true, true, 0}, // a key in its grace
+		{"POST /v1/hooks/{source}", false, true, 0},
+		{"POST /v1/secret-scanning/github", true, true, 1}, // a key of ours: looked up by its hash, then suspended
 	} {
 		c := byAction[tt.action]
 		if (c.ReadUnits > 0) != tt.reads || (c.WriteUnits > 0) != tt.writes || c.SecretsCalls != 0 || c.FirstSecretsCalls != tt.firstSecretsCalls {

@@ -188,14 +188,41 @@ func (r *Report) cold(match func(ColdStart) bool) *ColdStart {
 	return nil
 }
 
+// writer writes a formatted part of the report.
+type writer = func(format string, args ...any)
+
+// reportSections are the report's sections, in order. A section is a method of Report in a file
+// of its own, named here.
+var reportSections = []func(*Report, writer){
+	(*Report).title,
+	(*Report).machineTable,
+	(*Report).targetsTable,
+	(*Report).hotPaths,
+	(*Report).costTable,
+	(*Report).coldStarts,
+	(*Report).initWork,
+	(*Report).notMeasured,
+}
+
 // Markdown renders the report.
 func (r *Report) Markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	m := r.Machine
-	w("# Speed and cost\n\n")
-	w("Written by `make bench` on %s.\n\n", m.Date.UTC().Format("2006-01-02 15:04 MST"))
+	for _, section := range reportSections {
+		section(r, w)
+	}
+	return b.String()
+}
 
+// title is the report's heading and when it was written.
+func (r *Report) title(w writer) {
+	w("# Speed and cost\n\n")
+	w("Written by `make bench` on %s.\n\n", r.Machine.Date.UTC().Format("2006-01-02 15:04 MST"))
+}
+
+// machineTable describes the machine the figures come from.
+func (r *Report) machineTable(w writer) {
+	m := r.Machine
 	w("## Machine\n\n")
 	w("| | |\n|---|---|\n")
 	w("| CPU | %s, %d cores |\n", cell(m.CPU), m.Cores)
@@ -208,7 +235,11 @@ func (r *Report) Markdown() string {
 		w("| load average (1 min) | %s at the start, %s at the end |\n", cell(m.LoadBefore), cell(m.LoadAfter))
 	}
 	w("\n")
+}
 
+// targetsTable marks each target pass, FAIL, unsure or reviewed, and says how the init target is judged.
+func (r *Report) targetsTable(w writer) {
+	m := r.Machine
 	w("## Targets\n\n")
 	unsure := false
 	w("| target | measured | |\n|---|---|---|\n")
@@ -240,7 +271,10 @@ func (r *Report) Markdown() string {
 		w("cold starts waited for the processor, and their medians say more about the load than about the functions.")
 	}
 	w("\n\n")
+}
 
+// hotPaths lists the Go benchmarks of the hot paths.
+func (r *Report) hotPaths(w writer) {
 	w("## Hot paths\n\n")
 	w("`go test -bench -benchmem -benchtime %s`. The handler benchmarks and the uncached check ", r.BenchTime)
 	w("include one round trip to the local AWS emulator per AWS call, over loopback HTTP.\n\n")
@@ -252,9 +286,10 @@ func (r *Report) Markdown() string {
 	if len(r.Benches) == 0 {
 		w("| (none ran) | | | | | |\n")
 	}
+}
 
-	r.costTable(w)
-
+// coldStarts tabulates every function's cold starts.
+func (r *Report) coldStarts(w writer) {
 	w("\n## Cold starts\n\n")
 	runs := 0
 	for _, c := range r.Cold {
@@ -278,7 +313,10 @@ func (r *Report) Markdown() string {
 			formatMs(c.FirstCall-c.WarmCall), formatMB(c.RSS), formatMB(c.HWM), formatMB(c.SizeARM64), cell(c.Answer))
 	}
 	w("\n%s\n", howMeasured)
+}
 
+// initWork says what init does and how the key authorizer's compares with the baselines.
+func (r *Report) initWork(w writer) {
 	w("\n### What init does, and what could wait\n\n%s\n", initWork)
 	auth, hello := r.cold(func(c ColdStart) bool { return c.Authorizer }), r.cold(func(c ColdStart) bool { return c.Baseline })
 	if auth != nil && hello != nil {
@@ -298,28 +336,31 @@ func (r *Report) Markdown() string {
 		w("\n")
 	}
 	w("\n%s\n", initVerdict)
+}
 
+// notMeasured lists what could not be measured, if anything.
+func (r *Report) notMeasured(w writer) {
 	if len(r.Problems) > 0 {
 		w("\n## Not measured\n\n")
 		for _, p := range r.Problems {
 			w("- %s\n", cell(p))
 		}
 	}
-	return b.String()
 }
 
 // costTable renders what each action costs per million calls.
-func (r *Report) costTable(w func(string, ...any)) {
+func (r *Report) costTable(w writer) {
 	w("\n## Cost per million calls\n\n")
-	w("On-demand prices of US East (N. Virginia) as of %s (cmd/localapi/benchreport/prices.go names the pages). ", pricesAsOf)
-	w("Each action ran twice in this process through its handler, against the local emulator, on a table of its own; ")
-	w("the figures are the second, warm call's. DynamoDB request units are computed from the items' sizes as DynamoDB bills ")
+	w("On-demand prices of US East (N. Virginia) as of %s (cmd/bench/prices.go names the pages). ", pricesAsOf)
+	w("Each action ran in its function's built bootstrap under the Runtime Interface Emulator, in an execution environment ")
+	w("of its own, on a table of its own, its AWS calls metered on their way to the local emulator; a route's row is named ")
+	w("by its route key. The figures are the last, warm call's. DynamoDB request units are computed from the items' sizes as DynamoDB bills ")
 	w("them (reads per 4 KB, half when eventually consistent; writes per 1 KB of the larger of the item before and after; ")
 	w("transactions twice, a condition check as a write): moto answers ReturnConsumedCapacity with fixed figures. ")
-	w("Lambda is Arm at the function's memory for the handler's measured time, rounded up to the millisecond; the emulator ")
+	w("Lambda is Arm at the function's memory for the call's Duration as the Runtime Interface Emulator reports it, rounded up to the millisecond; the emulator ")
 	w("answers far slower than DynamoDB, so that part is an upper bound. A check is part of the request it authorizes, ")
 	w("so it has no HTTP API price of its own, and with the gateway's result cache most requests make no check at all.\n\n")
-	w("| action | function (memory) | read units | write units | Secrets Manager calls (first call) | handler time | DynamoDB $ | Secrets Manager $ | Lambda $ | HTTP API $ | total $ |\n")
+	w("| action | function (memory) | read units | write units | Secrets Manager calls (first call) | duration | DynamoDB $ | Secrets Manager $ | Lambda $ | HTTP API $ | total $ |\n")
 	w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.Costs {
 		dynamo, secrets, lambda, gateway := c.PerMillion()

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
-	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
+	"github.com/apitokens/apitokens/cmd/internal/lambdas"
+	"github.com/apitokens/apitokens/cmd/internal/proctree"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -313,11 +313,11 @@ func fileSize(dir, id string) (int64, error) {
 	return st.Size(), nil
 }
 
-// baselineFunction is a function of cmd/localapi/benchreport/<dir> that the service's are compared
+// baselineFunction is a function of cmd/bench/<dir> that the service's are compared
 // with (hello world, or the SDK floor), with the settings of like.
 func baselineFunction(root, id, dir string, like *samtemplate.Function) *samtemplate.Function {
 	return &samtemplate.Function{
-		LogicalID: id, CodeDir: filepath.Join(root, "cmd", "localapi", "benchreport", dir),
+		LogicalID: id, CodeDir: filepath.Join(root, "cmd", "bench", dir),
 		Runtime: like.Runtime, Handler: like.Handler, Timeout: like.Timeout, MemorySize: like.MemorySize,
 		LogFormat: like.LogFormat, ApplicationLogLevel: like.ApplicationLogLevel,
 		Environment: map[string]string{},

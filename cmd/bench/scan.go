@@ -52,9 +52,6 @@ func (s *scanner) Close() { s.srv.Close() }
 // keysURL is where the public key is published: the report function's SECRET_SCANNING_KEYS_URL.
 func (s *scanner) keysURL() string { return s.srv.URL }
 
-// keys returns a fresh key source, as a report function's cold start has.
-func (s *scanner) keys() *leakreport.Keys { return leakreport.NewKeys(s.keysURL(), s.srv.Client()) }
-
 // report returns a report of key as GitHub sends one: the body and its signature headers.
 func (s *scanner) report(key string) (body string, headers map[string]string, err error) {
 	b, err := json.Marshal([]leakreport.Item{{Token: key, Type: handlers.TokenType,

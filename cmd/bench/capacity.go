@@ -8,10 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 )
 
 // Usage is what one call of an action consumed.
@@ -23,8 +21,8 @@ type Usage struct {
 	SecretsCalls int
 }
 
-// capacityMeter adds up the DynamoDB request units and the Secrets Manager calls made through
-// the clients of a configuration. The units are computed from the items' sizes as DynamoDB bills
+// capacityMeter adds up the DynamoDB request units and the Secrets Manager calls that pass
+// through a meterProxy. The units are computed from the items' sizes as DynamoDB bills
 // them: moto answers ReturnConsumedCapacity with fixed figures (0.5 or 1, whatever the item).
 // A write is billed on the larger of the item before and after it, so the meter reads each
 // written item before and after the write with a client of its own, which it does not count.
@@ -33,15 +31,6 @@ type capacityMeter struct {
 	keys []string         // the table's key attributes
 	mu   sync.Mutex
 	used Usage
-}
-
-// option installs the meter on a configuration.
-func (m *capacityMeter) option() func(*aws.Config) {
-	return func(cfg *aws.Config) {
-		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("capacityMeter", m.handle), middleware.After)
-		})
-	}
 }
 
 // take returns the usage since the last take and starts again from zero.
@@ -59,28 +48,6 @@ func (m *capacityMeter) add(u Usage) {
 	m.used.ReadUnits += u.ReadUnits
 	m.used.WriteUnits += u.WriteUnits
 	m.used.SecretsCalls += u.SecretsCalls
-}
-
-func (m *capacityMeter) handle(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	if strings.EqualFold(strings.ReplaceAll(awsmiddleware.GetServiceID(ctx), " ", ""), "SecretsManager") {
-		m.add(Usage{SecretsCalls: 1})
-		return next.HandleInitialize(ctx, in)
-	}
-	written := m.writtenItems(in.Parameters)
-	before := m.sizes(ctx, written)
-	out, md, err := next.HandleInitialize(ctx, in)
-	if len(written) > 0 {
-		after := m.sizes(ctx, written)
-		var units float64
-		for i, w := range written {
-			units += w.factor * writeUnits(max(before[i], after[i]))
-		}
-		m.add(Usage{WriteUnits: units})
-	}
-	if err == nil {
-		m.add(Usage{ReadUnits: readUsage(in.Parameters, out.Result)})
-	}
-	return out, md, err
 }
 
 // writtenItem is one item a write touches, and how many times its units count (2 in a

@@ -1,4 +1,4 @@
-// Command benchreport measures the service's speed and cost and writes them up in Markdown
+// Command bench measures the service's speed and cost and writes them up in Markdown
 // (`make bench`): the Go benchmarks of the hot paths with their allocations; every template
 // function's cold start under the AWS Lambda Runtime Interface Emulator, next to a hello-world
 // function built with the same flags; each bootstrap's resident memory after its first call and
@@ -6,8 +6,8 @@
 //
 // Usage:
 //
-//	benchreport [-benchtime 1s] [-runs 5] [-warm 3] [-out build/bench/report.md]
-//	            [-benchmarks=false] [-coldstarts=false]
+//	bench [-benchtime 1s] [-runs 5] [-warm 3] [-out build/bench/report.md]
+//	      [-benchmarks=false] [-coldstarts=false]
 //
 // It prints the report and writes it to -out. It exits non-zero when something could not be
 // measured, not when a target is missed.
@@ -33,7 +33,7 @@ import (
 
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/lambdas"
+	"github.com/apitokens/apitokens/cmd/internal/lambdas"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -51,7 +51,7 @@ type options struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("benchreport", flag.ContinueOnError)
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var opts options
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if opts.runs < 1 || opts.warmCalls < 1 {
-		fmt.Fprintln(stderr, "benchreport: -runs and -warm must be at least 1")
+		fmt.Fprintln(stderr, "bench: -runs and -warm must be at least 1")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	root, err := samtemplate.FindRoot()
 	if err != nil {
-		fmt.Fprintln(stderr, "benchreport:", err)
+		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
 	if opts.out == "" {
@@ -80,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	report := &Report{Machine: machine(), BenchTime: opts.benchtime}
 	problem := func(err error) {
-		fmt.Fprintln(stderr, "benchreport:", err)
+		fmt.Fprintln(stderr, "bench:", err)
 		report.Problems = append(report.Problems, err.Error())
 	}
 
@@ -141,7 +141,7 @@ func coldStarts(ctx context.Context, root string, opts options, progress io.Writ
 	defer stop()
 
 	var errs []error
-	report.Costs, err = costs(ctx, side, plain, progress)
+	report.Costs, err = costs(ctx, side, plain, b, progress)
 	errs = append(errs, err)
 	subjects := subjectsOf(side, plain, ids, hello, floor)
 	cb := &coldBench{rie: b.rie, hostDir: b.hostDir, runs: opts.runs, warmCalls: opts.warmCalls, progress: progress}

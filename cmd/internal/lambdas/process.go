@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apitokens/apitokens/cmd/localapi/internal/proctree"
+	"github.com/apitokens/apitokens/cmd/internal/proctree"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
