@@ -803,6 +803,46 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("axe finds no violation: the list, the token menu open, each window", func(t *testing.T) {
+		axe := axeSource(t)
+		b := p.tab(t)
+		b.signIn(t, "agent-axe", "env-b", false)
+		id, _ := b.createToken(t, "Zapier Sync", false)
+		// check runs axe on the page as it stands and fails on any violation; must names rules
+		// that have to have run and passed (region: every part of the page in a landmark).
+		check := func(state string, must ...string) {
+			t.Helper()
+			r := b.axe(t, axe)
+			for _, v := range r.Violations {
+				t.Errorf("%s: %s", state, v)
+			}
+			for _, rule := range must {
+				if !contains(r.Passes, rule) {
+					t.Errorf("%s: axe did not find rule %s kept (passed: %v)", state, rule, r.Passes)
+				}
+			}
+		}
+		check("the list", "region", "landmark-one-main")
+		b.menuItems(t, id)
+		if !eval[bool](t, b, `!document.getElementById("token-menu").hidden && document.getElementById("token-menu").closest("main") !== null`) {
+			t.Fatal("the token menu is not open inside main")
+		}
+		check("the token menu open", "region", "aria-required-children", "aria-allowed-role")
+		b.run(t, "close menu", chromedp.KeyEvent(kb.Escape))
+		b.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		check("Create Token", "label")
+		b.run(t, "Cancel", chromedp.Click(chromedp.CSS(`#create-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("create-dialog")))
+		for _, w := range []struct{ item, dialog string }{
+			{"View key", "key-dialog"}, {"Edit name", "rename-dialog"}, {"Roll key", "roll-dialog"},
+			{"History", "history-dialog"}, {"Delete", "delete-dialog"},
+		} {
+			b.choose(t, id, w.item)
+			b.run(t, w.item, chromedp.WaitVisible(chromedp.ID(w.dialog)))
+			check(w.item)
+			b.run(t, "close", chromedp.Click(chromedp.CSS("#"+w.dialog+" [data-close]")), chromedp.WaitNotVisible(chromedp.ID(w.dialog)))
+		}
+	})
+
 	t.Run("at 360 px wide", func(t *testing.T) {
 		b := p.tab(t)
 		b.run(t, "narrow", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile))
