@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // The load run is an open model: requests leave at a fixed rate whatever the answers take, for
 // a few seconds per integration route, against the local API with every function under its
-// Runtime Interface Emulator. Each function serves one invocation at a time, as one Lambda
-// execution environment does, and every delivery is a write to the AWS emulator, so the rates
+// Runtime Interface Emulator. Each execution environment serves one invocation at a time, as in
+// Lambda; overlapping calls scale a function out to more of them, here up to 16, so that a burst
+// is not throttled; and every delivery is a write to the AWS emulator, so the rates
 // are what the local run sustains on a 2-core machine with room to spare, also while other test
 // packages run beside it: /v1/me answers with a p99 of a few milliseconds up to about 300/s and
 // starts to queue towards 1,000/s; a delivery's p99 is about 0.1 s at 20/s and its latency grows
@@ -33,7 +35,9 @@ const (
 // /v1/hooks/{source}, each delivery with its own Idempotency-Key, after one call to each route
 // so that no cold start is counted.
 func TestLoadIntegrationRoutes(t *testing.T) {
-	srv, out := startServer(t, "")
+	// Room for the open model's bursts on a loaded machine: a call over the maximum would be
+	// throttled, not queued.
+	srv, out := startServerWith(t, Config{Concurrency: callers})
 	agent, err := srv.Mint("u-load", "env-load", false)
 	if err != nil {
 		t.Fatal(err)
@@ -89,8 +93,78 @@ func TestLoadIntegrationRoutes(t *testing.T) {
 			t.Errorf("got %d distinct delivery ids for %d deliveries, want one each", len(ids), len(results))
 		}
 	})
+	t.Run("16 callers", func(t *testing.T) { testCallersScaleOut(t, srv, created.Key) })
+	t.Run("deactivate across authorizer environments", func(t *testing.T) { testDeactivateAcrossAuthorizerEnvironments(t, srv, agent) })
 	if t.Failed() {
 		t.Logf("output:\n%s", out)
+	}
+}
+
+// callers call at once in testCallersScaleOut, each callsEach times one after the other.
+const (
+	callers   = 16
+	callsEach = 25
+)
+
+// testCallersScaleOut runs the same closed load twice on GET /v1/me, first with one execution
+// environment per function, then with up to one per caller, and logs the two side by side. A
+// throttled call (the gateway's 500) is sent again 10 ms later, as a client of a throttled API
+// does; any other answer fails. Only the scale-out is asserted: how much faster it is depends
+// on the machine.
+func testCallersScaleOut(t *testing.T, srv *Server, key string) {
+	type result struct {
+		took             time.Duration
+		throttled        int
+		meEnvs, meStarts int
+	}
+	run := func(limit int) result {
+		srv.functions.setConcurrency(limit)
+		var throttled atomic.Int64
+		load := func(n int) {
+			var wg sync.WaitGroup
+			for range callers {
+				wg.Go(func() {
+					for done, tries := 0, 0; done < n; tries++ {
+						if tries > 100*n {
+							t.Errorf("%d tries for %d calls", tries, n)
+							return
+						}
+						r := do(t, "GET", srv.URL+"/v1/me", "Bearer "+key, "")
+						switch {
+						case r.status == 200:
+							done++
+						case r.status == 500 && r.body == internalBody:
+							throttled.Add(1)
+							time.Sleep(10 * time.Millisecond)
+						default:
+							t.Errorf("me: %d %s, want 200", r.status, r.shown())
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}
+		load(1) // the cold starts, not counted
+		throttled.Store(0)
+		start := time.Now()
+		load(callsEach)
+		took := time.Since(start)
+		me := environments(t, srv.URL)["MeFunction"]
+		return result{took, int(throttled.Load()), me.Environments, me.ColdStarts}
+	}
+	one := run(1)
+	many := run(callers)
+	srv.functions.setConcurrency(srv.concurrency)
+	for _, r := range []struct {
+		name string
+		result
+	}{{"one environment", one}, {"up to 16", many}} {
+		t.Logf("%d callers × %d calls of GET /v1/me, %-15s: %6s (%.0f calls/s), %d throttled and sent again, MeFunction ran %d environments (%d cold starts so far)",
+			callers, callsEach, r.name, r.took.Round(time.Millisecond), float64(callers*callsEach)/r.took.Seconds(), r.throttled, r.meEnvs, r.meStarts)
+	}
+	if one.meEnvs != 1 || many.meEnvs < 2 {
+		t.Errorf("MeFunction ran %d environments with a maximum of 1 and %d with %d; want 1, then more", one.meEnvs, many.meEnvs, callers)
 	}
 }
 
