@@ -48,7 +48,7 @@ func (s *Server) serveEnvironments(w http.ResponseWriter, r *http.Request) {
 // printEnvironments prints one line per function: environments, busy, starting, the maximum
 // and where it comes from, and the cold starts so far.
 func printEnvironments(w io.Writer, counts []lambdas.Count) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FUNCTION\tENVIRONMENTS\tBUSY\tSTARTING\tMAX\tCOLD STARTS\t")
 	for _, c := range counts {
 		limit := fmt.Sprint(c.Max)
