@@ -27,8 +27,8 @@ func environments(t *testing.T, url string) map[string]lambdas.Count {
 }
 
 // testScaleOutThroughTheGateway sends one call more than the echo function's maximum at once,
-// each a second of work: every other call runs in an environment of its own, all at once, and
-// the one over is answered as API Gateway answers a throttled Lambda integration.
+// each a second of work: every other call runs in an environment of its own, and the one over
+// is answered as API Gateway answers a throttled Lambda integration.
 func testScaleOutThroughTheGateway(t *testing.T, srv *Server, out *buffer) {
 	limit := srv.concurrency
 	replies := make([]reply, limit+1)
@@ -53,14 +53,12 @@ func testScaleOutThroughTheGateway(t *testing.T, srv *Server, out *buffer) {
 			t.Errorf("got %d %s, want 200 or the gateway's 500", r.status, r.shown())
 		}
 	}
+	// Calls that each found every other environment busy ran in environments of their own; the
+	// one that found the maximum reached was throttled (a cold start may take longer than a
+	// call on a loaded machine, so the work itself need not overlap).
 	pids := map[int64]bool{}
 	for _, a := range served {
 		pids[a.PID] = true
-		for _, b := range served {
-			if a.Start >= b.End || b.Start >= a.End {
-				t.Errorf("calls %+v and %+v were not in flight together", a, b)
-			}
-		}
 	}
 	if len(served) != limit || throttled != 1 || len(pids) != limit {
 		t.Errorf("%d overlapping calls: %d served in %d environments, %d throttled; want %d, %d, 1", limit+1, len(served), len(pids), throttled, limit, limit)

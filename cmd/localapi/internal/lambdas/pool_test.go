@@ -64,10 +64,24 @@ type second struct {
 	Start, End int64
 }
 
-// overlapping sends n one-second calls at once and returns their answers and errors.
-func overlapping(t *testing.T, p *Pool, n int) ([]second, []error) {
+// overlapping sends n one-second calls at once and returns their answers and errors, and the
+// most calls the pool held at once (in an environment or waiting for one to start).
+func overlapping(t *testing.T, p *Pool, n int) ([]second, []error, int) {
 	t.Helper()
 	answers, errs := make([]second, n), make([]error, n)
+	peak, stop, done := 0, make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c := p.Count()
+			peak = max(peak, c.Busy+c.Starting)
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -80,7 +94,9 @@ func overlapping(t *testing.T, p *Pool, n int) ([]second, []error) {
 		})
 	}
 	wg.Wait()
-	return answers, errs
+	close(stop)
+	<-done
+	return answers, errs, peak
 }
 
 // inFlightTogether reports whether every call was running while every other one was.
@@ -103,44 +119,56 @@ func pids(calls []second) []int {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// TestPoolScalesOut: overlapping calls each get an environment of their own, a new one only when
-// every other is busy, up to the maximum; one call more is throttled, not queued.
-func TestPoolScalesOut(t *testing.T) {
-	p, console := buildEcho(t).pool(t, 3, 0, nil)
+// TestPool runs a pool of the echo function, built once: see the subtests.
+func TestPool(t *testing.T) {
+	b := buildEcho(t)
+	t.Run("scales out", func(t *testing.T) { testPoolScalesOut(t, b) })
+	t.Run("shutdown", func(t *testing.T) { testPoolShutdown(t, b) })
+	t.Run("reserved concurrency", func(t *testing.T) { testPoolReservedConcurrency(t, b) })
+}
 
-	two, errs := overlapping(t, p, 2)
+// testPoolScalesOut: overlapping calls each get an environment of their own, a new one only when
+// every other is busy, up to the maximum; one call more is throttled, not queued.
+func testPoolScalesOut(t *testing.T, b echoBuild) {
+	p, console := b.pool(t, 3, 0, nil)
+
+	// Cold starts may take longer than a call on a loaded machine: that calls were in flight
+	// together is what the pool held at once, and their work overlapped only when both
+	// environments were warm.
+	two, errs, peak := overlapping(t, p, 2)
 	if err := firstError(errs); err != nil {
 		t.Fatal(err)
 	}
-	if !inFlightTogether(two) || len(pids(two)) != 2 {
-		t.Fatalf("two overlapping calls: in flight together %v, processes %v; want both at once in two", inFlightTogether(two), pids(two))
+	if peak != 2 || len(pids(two)) != 2 {
+		t.Fatalf("two overlapping calls: %d in flight at once, processes %v; want both at once in two", peak, pids(two))
 	}
 	if c := p.Count(); c.Environments != 2 || c.ColdStarts != 2 || c.Busy != 0 {
 		t.Errorf("after two overlapping calls: %+v, want 2 environments, 2 cold starts, none busy", c)
 	}
 
 	// Two again: the two warm environments serve them.
-	again, errs := overlapping(t, p, 2)
+	again, errs, _ := overlapping(t, p, 2)
 	if err := firstError(errs); err != nil {
 		t.Fatal(err)
 	}
-	if c := p.Count(); c.Environments != 2 || c.ColdStarts != 2 || !slices.Equal(pids(again), pids(two)) {
-		t.Errorf("two overlapping calls again: %+v in processes %v; want the same 2 environments (%v)", c, pids(again), pids(two))
+	if c := p.Count(); c.Environments != 2 || c.ColdStarts != 2 || !slices.Equal(pids(again), pids(two)) || !inFlightTogether(again) {
+		t.Errorf("two overlapping calls again: %+v in processes %v, work overlapping %v; want the same 2 environments (%v) at once",
+			c, pids(again), inFlightTogether(again), pids(two))
 	}
 
-	three, errs := overlapping(t, p, 3)
+	three, errs, peak := overlapping(t, p, 3)
 	if err := firstError(errs); err != nil {
 		t.Fatal(err)
 	}
-	if !inFlightTogether(three) || len(pids(three)) != 3 {
-		t.Errorf("three overlapping calls: in flight together %v, processes %v; want all at once in three", inFlightTogether(three), pids(three))
+	if peak != 3 || len(pids(three)) != 3 {
+		t.Errorf("three overlapping calls: %d in flight at once, processes %v; want all at once in three", peak, pids(three))
 	}
 	if c := p.Count(); c.Environments != 3 || c.ColdStarts != 3 {
 		t.Errorf("after three overlapping calls: %+v, want 3 environments", c)
 	}
 
 	// At the maximum, the fourth call is throttled at once.
-	four, errs := overlapping(t, p, 4)
+	four, errs, peak := overlapping(t, p, 4)
 	var served []second
 	throttled := 0
 	for i, err := range errs {
@@ -156,8 +184,9 @@ func TestPoolScalesOut(t *testing.T) {
 			t.Errorf("call %d: %v", i, err)
 		}
 	}
-	if throttled != 1 || len(served) != 3 || !inFlightTogether(served) {
-		t.Errorf("four overlapping calls at most 3: %d served (together: %v), %d throttled; want 3 and 1", len(served), inFlightTogether(served), throttled)
+	if throttled != 1 || len(served) != 3 || len(pids(served)) != 3 || peak != 3 {
+		t.Errorf("four overlapping calls at most 3: %d served in %d environments, %d throttled, %d in flight at once; want 3, 3, 1, 3",
+			len(served), len(pids(served)), throttled, peak)
 	}
 	if c := p.Count(); c.Environments != 3 || c.ColdStarts != 3 {
 		t.Errorf("after four overlapping calls: %+v, want still 3 environments", c)
@@ -179,11 +208,10 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// TestPoolShutdown: an environment idle for the idle timeout is shut down; a function that
+// testPoolShutdown: an environment idle for the idle timeout is shut down; a function that
 // registered an extension gets SIGTERM first, and SIGKILL when it outlives the budget; one
 // that did not is killed at once. Stop shuts down the same way.
-func TestPoolShutdown(t *testing.T) {
-	b := buildEcho(t)
+func testPoolShutdown(t *testing.T, b echoBuild) {
 	for _, tt := range []struct {
 		name     string
 		env      map[string]string
@@ -247,12 +275,13 @@ func TestPoolShutdown(t *testing.T) {
 	}
 }
 
-// TestPoolReservedConcurrency: ReservedConcurrentExecutions wins over the local maximum, and 0
+// testPoolReservedConcurrency: ReservedConcurrentExecutions wins over the local maximum, and 0
 // throttles every call.
-func TestPoolReservedConcurrency(t *testing.T) {
-	b := buildEcho(t)
+func testPoolReservedConcurrency(t *testing.T, b echoBuild) {
 	zero := 0
-	b.fn.ReservedConcurrency = &zero
+	f := *b.fn
+	f.ReservedConcurrency = &zero
+	b.fn = &f
 	p, _ := b.pool(t, 4, 0, nil)
 	if err := p.Warm(); err != nil {
 		t.Fatal(err)
