@@ -4,6 +4,10 @@
 ADDR        ?= 127.0.0.1:3000
 # FRESH=1 starts with an empty table and a new key ring; otherwise the last run's data is kept.
 FRESH       ?=
+# CONCURRENCY: the most execution environments per function at once (ReservedConcurrentExecutions
+# wins); IDLE: how long an environment goes without a call before it is shut down.
+CONCURRENCY ?= 4
+IDLE        ?= 5m
 ENVIRONMENT ?= local-env
 ROLE        ?= agent
 
@@ -14,7 +18,11 @@ run: ## Start the whole API on 127.0.0.1:3000 (emulator, every function under th
 	@$(MAKE) --no-print-directory venv & venv=$$!; \
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(BUILD)/localapi ./cmd/localapi || { wait $$venv; exit 1; }; \
 		wait $$venv
-	exec $(BUILD)/localapi -addr $(ADDR)$(if $(FRESH), -fresh)
+	exec $(BUILD)/localapi -addr $(ADDR) -concurrency $(CONCURRENCY) -idle $(IDLE)$(if $(FRESH), -fresh)
+
+.PHONY: envs
+envs: ## List the execution environments each function of the running `make run` has (ADDR=…)
+	@curl -sSf "http://$(ADDR)/local/environments?format=text"
 
 # The session's user: USER=…, else the login name (the command finds it where $$USER is unset).
 .PHONY: session

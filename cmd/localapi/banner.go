@@ -44,7 +44,23 @@ func (s *Server) PrintBanner(w io.Writer) {
 	fmt.Fprintf(w, "  # admin, user %s\n  export ADMIN=%s\n", bannerAdmin, admin)
 	fmt.Fprintf(w, "  # agent, user %s\n  export AGENT=%s\n\n", bannerAgent, agent)
 	fmt.Fprintf(w, "More: make session USER=<user> ENVIRONMENT=<environment> ROLE=admin|agent\n")
+	fmt.Fprintf(w, "Each function scales out to %d execution environments (ReservedConcurrentExecutions wins), %s: make envs lists them.\n", s.concurrency, s.idleLabel())
 	fmt.Fprintf(w, "Ctrl-C stops everything; the data stays for the next run (make run FRESH=1 starts empty).\n\n")
+}
+
+// idleLabel says when an idle environment is shut down.
+func (s *Server) idleLabel() string {
+	if s.idleTimeout == 0 {
+		return "never shut down"
+	}
+	d := s.idleTimeout.String()
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return "each shut down after " + d + " without a call"
 }
 
 func (s *Server) printRoutes(w io.Writer) {

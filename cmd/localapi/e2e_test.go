@@ -58,12 +58,19 @@ func fixtureTemplate(t *testing.T) string {
 // startServer runs the local API for template in-process, on a free port, with its own state.
 func startServer(t *testing.T, template string) (*Server, *buffer) {
 	t.Helper()
+	return startServerWith(t, Config{Template: template})
+}
+
+// startServerWith is startServer with cfg's template and scaling.
+func startServerWith(t *testing.T, cfg Config) (*Server, *buffer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the emulator and builds functions")
 	}
 	out := &buffer{}
 	srv, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", Template: template, StateDir: t.TempDir(), Output: out,
+		Addr: "127.0.0.1:0", Template: cfg.Template, StateDir: t.TempDir(), Output: out,
+		Concurrency: cfg.Concurrency, IdleTimeout: cfg.IdleTimeout,
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
@@ -269,6 +276,8 @@ func TestLocalRunWithTestFunctions(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("scale out", func(t *testing.T) { testScaleOutThroughTheGateway(t, srv, out) })
 
 	t.Run("output", func(t *testing.T) {
 		got := out.String()

@@ -25,10 +25,10 @@ type functionSet struct {
 	err   error
 }
 
-// pending is one function: ready is closed once fn runs or err says why it cannot.
+// pending is one function: ready is closed once its pool runs or err says why it cannot.
 type pending struct {
 	ready chan struct{}
-	fn    *lambdas.Function
+	fn    *lambdas.Pool
 	err   error
 }
 
@@ -58,8 +58,9 @@ func (s *Server) build(ctx context.Context, app *samtemplate.App) *functionSet {
 	return fs
 }
 
-// startFunctions waits for the build, then runs every function under its own emulator process,
-// all at once, and reports one that dies.
+// startFunctions waits for the build, then gives every function its pool of execution
+// environments and starts the first environment of each, all at once; an emulator that dies
+// stops the local run.
 func (s *Server) startFunctions(ctx context.Context) {
 	fs := s.functions
 	b := <-fs.built
@@ -70,7 +71,11 @@ func (s *Server) startFunctions(ctx context.Context) {
 	for id, p := range fs.byID {
 		wg.Go(func() {
 			if p.err = b.err; p.err == nil {
-				p.fn, p.err = lambdas.Start(ctx, b.rie, lambdas.BootstrapPath(b.dir, id), s.app.Functions[id], env, s.out)
+				p.fn = lambdas.NewPool(ctx, lambdas.PoolConfig{
+					RIE: b.rie, Bootstrap: lambdas.BootstrapPath(b.dir, id), Function: s.app.Functions[id],
+					Env: env, Out: s.out, Max: s.concurrency, IdleTimeout: s.idleTimeout, OnExit: s.fail,
+				})
+				p.err = p.fn.Warm()
 			}
 			close(p.ready)
 			mu.Lock()
@@ -83,14 +88,6 @@ func (s *Server) startFunctions(ctx context.Context) {
 		s.fail(fmt.Errorf("build: %w", fs.err))
 	}
 	close(fs.ready)
-	for id, p := range fs.byID {
-		if p.fn != nil {
-			go func() {
-				<-p.fn.Done()
-				s.fail(fmt.Errorf("the runtime interface emulator of %s exited", id))
-			}()
-		}
-	}
 }
 
 // functionEnvironment is what every function gets beside its template's variables: the
@@ -121,6 +118,15 @@ func (s *Server) Ready(ctx context.Context) error {
 
 // Invoke runs a function, waiting for it to be built and started first.
 func (fs *functionSet) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	pool, err := fs.pool(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return pool.Invoke(ctx, payload)
+}
+
+// pool returns a function's pool once it runs.
+func (fs *functionSet) pool(ctx context.Context, name string) (*lambdas.Pool, error) {
 	p, ok := fs.byID[name]
 	if !ok {
 		return nil, fmt.Errorf("no function %s", name)
@@ -130,10 +136,29 @@ func (fs *functionSet) Invoke(ctx context.Context, name string, payload []byte) 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if p.err != nil {
-		return nil, p.err
+	return p.fn, p.err
+}
+
+// running returns the pools of the functions that run, without waiting for the others.
+func (fs *functionSet) running() []*lambdas.Pool {
+	var out []*lambdas.Pool
+	for _, p := range fs.byID {
+		select {
+		case <-p.ready:
+			if p.fn != nil {
+				out = append(out, p.fn)
+			}
+		default:
+		}
 	}
-	return p.fn.Invoke(ctx, payload)
+	return out
+}
+
+// setConcurrency changes the local maximum of every function that runs.
+func (fs *functionSet) setConcurrency(n int) {
+	for _, p := range fs.running() {
+		p.SetMax(n)
+	}
 }
 
 // stop ends every function that was started; one still starting is stopped once it has.
@@ -146,7 +171,9 @@ func (fs *functionSet) stop() {
 		wg.Go(func() {
 			select {
 			case <-p.ready:
-				p.fn.Stop()
+				if p.fn != nil {
+					p.fn.Stop()
+				}
 			case <-time.After(20 * time.Second):
 			}
 		})

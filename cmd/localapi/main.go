@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	localapi [-addr 127.0.0.1:3000] [-template template.yaml] [-state .localapi] [-fresh]
+//	localapi [-addr 127.0.0.1:3000] [-template template.yaml] [-state .localapi] [-fresh] [-concurrency 4] [-idle 5m]
 //	localapi session -user U -environment E -role admin|agent [-addr 127.0.0.1:3000] [-ttl 12h]
 //	localapi provision [-endpoint http://127.0.0.1:4566]
 //
@@ -13,7 +13,9 @@
 // `sam local start-api` (see docs/local-run.md).
 //
 // The table and the key ring are stored in the state folder and put back on the next start;
-// -fresh starts empty. Ctrl-C (SIGINT) or SIGTERM stores them and stops everything it started.
+// -fresh starts empty. Each function runs as many execution environments as the calls in flight
+// need, up to -concurrency (or its ReservedConcurrentExecutions), each shut down after -idle
+// without a call. Ctrl-C (SIGINT) or SIGTERM stores the data and stops everything it started.
 package main
 
 import (
@@ -48,6 +50,8 @@ func serveCommand(args []string) int {
 	fs.StringVar(&cfg.Template, "template", "", "SAM template (default: template.yaml at the repository root)")
 	fs.StringVar(&cfg.StateDir, "state", "", "folder for the build, the signing key and the stored data (default: .localapi at the repository root)")
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "start with an empty table and a new key ring, discarding the stored data")
+	fs.IntVar(&cfg.Concurrency, "concurrency", DefaultConcurrency, "most execution environments per function at once, unless the template sets ReservedConcurrentExecutions")
+	fs.DurationVar(&cfg.IdleTimeout, "idle", DefaultIdleTimeout, "shut an execution environment down after this long without a call (negative: never)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +47,19 @@ type Config struct {
 	// Output receives every line of the functions, the emulators and the gateway; it must be
 	// safe for concurrent use.
 	Output io.Writer
+	// Concurrency is the most execution environments a function runs at once when the template
+	// sets no ReservedConcurrentExecutions for it; 0 means DefaultConcurrency.
+	Concurrency int
+	// IdleTimeout is how long an execution environment goes without a call before it is shut
+	// down; 0 means DefaultIdleTimeout, a negative value never.
+	IdleTimeout time.Duration
 }
+
+// Defaults of the functions' scaling.
+const (
+	DefaultConcurrency = 4
+	DefaultIdleTimeout = 5 * time.Minute
+)
 
 // Server is a running local API.
 type Server struct {
@@ -66,10 +79,13 @@ type Server struct {
 	res       emulator.Resources
 	data      *dataKeeper
 	functions *functionSet
-	http      *http.Server
-	failed    chan error
-	cancel    context.CancelFunc // ends builds and starts still under way
-	closeOnce sync.Once
+	// concurrency and idleTimeout are Config's, defaults applied.
+	concurrency int
+	idleTimeout time.Duration
+	http        *http.Server
+	failed      chan error
+	cancel      context.CancelFunc // ends builds and starts still under way
+	closeOnce   sync.Once
 }
 
 // Start provisions the emulator (restoring the stored data unless cfg.Fresh), starts building
@@ -89,6 +105,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}()
 	if err := s.locate(cfg); err != nil {
 		return nil, err
+	}
+	s.concurrency, s.idleTimeout = cmp.Or(cfg.Concurrency, DefaultConcurrency), cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout)
+	if s.idleTimeout < 0 {
+		s.idleTimeout = 0
 	}
 	ln, err := s.listen(cfg.Addr)
 	if err != nil {
@@ -206,6 +226,7 @@ func (s *Server) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))
 	mux.Handle(scanKeysPath, s.scanKeys)
+	mux.Handle(environmentsPath, http.HandlerFunc(s.serveEnvironments))
 	// The page's files are served as they are; the API's answers are what may write.
 	page, err := s.withDashboard(s.root, s.data.afterWrites(gw))
 	if err != nil {

@@ -26,6 +26,8 @@ type Function struct {
 	SystemLogLevel      string
 	// Environment holds Environment.Variables.
 	Environment map[string]string
+	// ReservedConcurrency is ReservedConcurrentExecutions, nil when the template sets none.
+	ReservedConcurrency *int
 }
 
 // addFunctions adds every function with Globals.Function merged in; code folders are relative
@@ -68,6 +70,10 @@ func merge(id string, f *serverless.Function, g *global.Function, logging loggin
 	}
 	if v := firstInt(f.MemorySize, g.MemorySize); v > 0 {
 		out.MemorySize = v
+	}
+	if f.ReservedConcurrentExecutions != nil || g.ReservedConcurrentExecutions != nil {
+		n := firstInt(f.ReservedConcurrentExecutions, g.ReservedConcurrentExecutions)
+		out.ReservedConcurrency = &n
 	}
 	if g.Environment != nil {
 		maps.Copy(out.Environment, g.Environment.Variables)

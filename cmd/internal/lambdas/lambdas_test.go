@@ -1,7 +1,6 @@
 package lambdas
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/json"
@@ -179,27 +178,16 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	// each one by its pid, not after the descendants.
 	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range before {
-		for running(pid) && time.Now().Before(deadline) {
+		for proctree.Running(pid) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if running(pid) {
+		if proctree.Running(pid) {
 			t.Errorf("process %d still runs after Stop", pid)
 		}
 	}
 	if after, err := proctree.Descendants(os.Getpid()); err != nil || len(after) != 0 {
 		t.Errorf("descendants after Stop = %v, %v; want none", after, err)
 	}
-}
-
-// running reports whether the process pid exists and is not a zombie.
-func running(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: comm may hold spaces and parentheses, so read after the last ")".
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 func TestStartWithInfoLogReportsInit(t *testing.T) {

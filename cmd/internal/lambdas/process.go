@@ -12,8 +12,12 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,7 +30,7 @@ const maxResponse = 6 << 20
 
 // Function is one function running under its own Runtime Interface Emulator process: one
 // execution environment, so invocations wait for each other as they would for a single
-// concurrent instance.
+// concurrent instance. A Pool runs as many of them as the calls in flight need.
 type Function struct {
 	// Name is the function's logical id.
 	Name    string
@@ -36,6 +40,14 @@ type Function struct {
 	done    chan struct{}
 	busy    chan struct{}
 	client  *http.Client
+	opts    Options
+	// extension is set once the function registers an extension with the Extensions API,
+	// which earns its runtime a SIGTERM before it is stopped.
+	extension atomic.Bool
+	// stopping hides the emulator's own complaints about the runtime it is losing.
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopped  Shutdown
 }
 
 // Start runs the function's bootstrap under the emulator binary rie, on free loopback ports,
@@ -48,16 +60,26 @@ func Start(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, 
 
 // Options adjusts how StartWith runs the emulator.
 type Options struct {
-	// LogLevel is the emulator's own log level, "warn" when empty. At "info" it reports each
-	// init phase, among others with a line "INIT REPORT(durationMs: …)": the time from starting
-	// the bootstrap until it first asks the runtime API for an event.
+	// LogLevel is the level from which the emulator's own lines are shown, "warn" when empty.
+	// At "info" it reports each init phase, among others with a line "INIT REPORT(durationMs:
+	// …)": the time from starting the bootstrap until it first asks the runtime API for an
+	// event. The emulator runs at "info" at least whatever the level, since the local run reads
+	// that line and the one saying an extension registered.
 	LogLevel string
+	// Prefix begins every line the environment prints; "[Name] " when empty.
+	Prefix string
+	// OnInit, when set, is called with the init duration once the bootstrap has initialised
+	// (the emulator's INIT REPORT), from the goroutine that copies the output.
+	OnInit func(time.Duration)
 }
 
 // StartWith is Start with options.
 func StartWith(ctx context.Context, rie, bootstrap string, f *samtemplate.Function, env map[string]string, out io.Writer, opts Options) (*Function, error) {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "warn"
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "[" + f.LogicalID + "] "
 	}
 	var lastErr error
 	for range 3 {
@@ -79,23 +101,18 @@ func startOnce(ctx context.Context, rie, bootstrap string, f *samtemplate.Functi
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	level := "info"
+	if opts.LogLevel == "debug" || opts.LogLevel == "trace" {
+		level = opts.LogLevel
+	}
 	cmd := exec.Command(rie,
-		"--log-level", opts.LogLevel,
+		"--log-level", level,
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	for k, v := range Environment(f, filepath.Dir(bootstrap), env) {
 		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	w := &lineWriter{prefix: "[" + f.LogicalID + "] ", out: out}
-	cmd.Stdout, cmd.Stderr = w, w
-	// Its own process group, so a Ctrl-C meant for the local run reaches it only through Stop;
-	// and killed with the local run should that die without stopping it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		return nil, err
 	}
 	fn := &Function{
 		Name:    f.LogicalID,
@@ -105,6 +122,16 @@ func startOnce(ctx context.Context, rie, bootstrap string, f *samtemplate.Functi
 		done:    make(chan struct{}),
 		busy:    make(chan struct{}, 1),
 		client:  &http.Client{},
+		opts:    opts,
+	}
+	w := &lineWriter{prefix: opts.Prefix, out: out, keep: fn.observe}
+	cmd.Stdout, cmd.Stderr = w, w
+	// Its own process group, so a Ctrl-C meant for the local run reaches it only through Stop;
+	// and killed with the local run should that die without stopping it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
 	go func() { _ = cmd.Wait(); close(fn.done) }()
 	if err := fn.awaitListening(ctx, ports); err != nil {
@@ -264,25 +291,123 @@ func invokeError(name string, body []byte, fallback string) *Error {
 	return &Error{Function: name, Type: fallback, Message: string(bytes.TrimSpace(body))}
 }
 
-// Stop ends the emulator and the function it runs (which the emulator starts in a process
-// group of its own), and waits for them.
-func (f *Function) Stop() {
-	if f == nil || f.cmd.Process == nil {
-		return
+// Stop shuts the environment down (see Shutdown).
+func (f *Function) Stop() { f.Shutdown() }
+
+// ShutdownBudget is how long Lambda lets a runtime that registered an internal extension run
+// after SIGTERM before it sends SIGKILL.
+const ShutdownBudget = 500 * time.Millisecond
+
+// Shutdown is how an environment ended.
+type Shutdown struct {
+	// Graceful is set when the runtime got SIGTERM: it had registered an extension.
+	Graceful bool
+	// Exited is set when every process of the runtime ended within ShutdownBudget of SIGTERM;
+	// the others got SIGKILL then.
+	Exited bool
+	// Took is the time from SIGTERM until the runtime ended or was killed.
+	Took time.Duration
+}
+
+// String describes the shutdown for the log.
+func (s Shutdown) String() string {
+	switch {
+	case !s.Graceful:
+		return "SIGKILL (no extension registered)"
+	case s.Exited:
+		return fmt.Sprintf("SIGTERM, the runtime exited after %s", s.Took.Round(time.Millisecond))
 	}
-	pid := f.cmd.Process.Pid
-	children, _ := proctree.Descendants(pid)
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-f.done:
-	case <-time.After(3 * time.Second):
+	return fmt.Sprintf("SIGTERM, still running after %s: SIGKILL", s.Took.Round(time.Millisecond))
+}
+
+// Shutdown ends the environment as Lambda ends one: a runtime that registered an extension
+// with the Extensions API gets SIGTERM and ShutdownBudget to finish before SIGKILL; one that
+// did not is killed at once. The emulator itself would not do it: on SIGTERM it starts the same
+// sequence in the background and exits the process at once, so whether the runtime sees the
+// signal is a race. Shutdown then ends the emulator and waits for it. Later calls return the
+// first one's result.
+func (f *Function) Shutdown() Shutdown {
+	if f == nil || f.cmd.Process == nil {
+		return Shutdown{}
+	}
+	f.stopOnce.Do(func() {
+		f.stopping.Store(true)
+		pid := f.cmd.Process.Pid
+		// The runtime, and anything it started, runs in process groups of its own under the
+		// emulator.
+		runtime, _ := proctree.Descendants(pid)
+		if f.extension.Load() && len(runtime) > 0 {
+			f.stopped.Graceful = true
+			start := time.Now()
+			for _, p := range runtime {
+				_ = syscall.Kill(p, syscall.SIGTERM)
+			}
+			f.stopped.Exited = waitGone(runtime, ShutdownBudget)
+			f.stopped.Took = time.Since(start)
+		}
+		for _, p := range runtime {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		<-f.done
+		// Anything the runtime started since the list was read.
+		rest, _ := proctree.Descendants(pid)
+		for _, p := range rest {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	})
+	return f.stopped
+}
+
+// waitGone waits until none of pids runs, at most budget, and reports whether they all ended.
+func waitGone(pids []int, budget time.Duration) bool {
+	deadline := time.Now().Add(budget)
+	for {
+		if !slices.ContainsFunc(pids, proctree.Running) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	// The emulator stops its function on SIGTERM; make sure of it should it have died first.
-	for _, c := range children {
-		_ = syscall.Kill(c, syscall.SIGKILL)
+}
+
+// emulatorLine matches a line the emulator logs itself: "06 Dec 2026 23:29:20,487 [INFO] (rapid)
+// message".
+var emulatorLine = regexp.MustCompile(`^\d{2} \w{3} \d{4} [\d:]{8},\d{3} \[([A-Z]+)\] \(rapid\) (.*)$`)
+
+// registered matches the emulator's line for an extension that registered.
+var registered = regexp.MustCompile(`^(Internal|External) agent .* registered`)
+
+// levels ranks the emulator's levels, as logrus names them.
+var levels = map[string]int{"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARNING": 3, "WARN": 3, "ERROR": 4, "FATAL": 5, "PANIC": 6}
+
+// observe reads a line of the environment's output for what the local run needs to know, and
+// reports whether to show it: the function's own lines always, the emulator's from the
+// options' level, and none of the emulator's once the environment is being stopped.
+func (f *Function) observe(line []byte) bool {
+	m := emulatorLine.FindSubmatch(line)
+	if m == nil {
+		return true
 	}
+	msg := string(m[2])
+	if d, ok := strings.CutPrefix(msg, "INIT REPORT(durationMs: "); ok && f.opts.OnInit != nil {
+		if ms, err := strconv.ParseFloat(strings.TrimSuffix(d, ")"), 64); err == nil {
+			f.opts.OnInit(time.Duration(ms * float64(time.Millisecond)))
+		}
+	}
+	if registered.MatchString(msg) {
+		f.extension.Store(true)
+	}
+	if f.stopping.Load() {
+		return false
+	}
+	shown, ok := levels[strings.ToUpper(f.opts.LogLevel)]
+	if !ok {
+		shown = levels["WARN"]
+	}
+	return levels[string(m[1])] >= shown
 }
 
 // PID returns the emulator's process id; the bootstrap, once started, is its child.
@@ -304,10 +429,12 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// lineWriter writes each complete line it is given to out, prefixed, in one Write.
+// lineWriter writes each complete line it is given to out, prefixed, in one Write; when keep
+// is set, only the lines it keeps.
 type lineWriter struct {
 	prefix string
 	out    io.Writer
+	keep   func(line []byte) bool
 	mu     sync.Mutex
 	buf    []byte
 }
@@ -321,9 +448,13 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		line := make([]byte, 0, len(w.prefix)+i+1)
-		line = append(append(append(line, w.prefix...), bytes.TrimRight(w.buf[:i], "\r")...), '\n')
+		text := bytes.TrimRight(w.buf[:i], "\r")
 		w.buf = w.buf[i+1:]
+		if w.keep != nil && !w.keep(text) {
+			continue
+		}
+		line := make([]byte, 0, len(w.prefix)+len(text)+1)
+		line = append(append(append(line, w.prefix...), text...), '\n')
 		if _, err := w.out.Write(line); err != nil {
 			return len(p), err
 		}

@@ -102,3 +102,9 @@ func socketInodes(pid int) (map[string]bool, error) {
 	}
 	return inodes, nil
 }
+
+// Running reports whether the process pid exists and is not a zombie.
+func Running(pid int) bool {
+	_, ok := parentOf(pid)
+	return ok
+}
