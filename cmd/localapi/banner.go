@@ -43,8 +43,18 @@ func (s *Server) PrintBanner(w io.Writer) {
 	fmt.Fprintf(w, "  export API=%s\n", s.URL)
 	fmt.Fprintf(w, "  # admin, user %s\n  export ADMIN=%s\n", bannerAdmin, admin)
 	fmt.Fprintf(w, "  # agent, user %s\n  export AGENT=%s\n\n", bannerAgent, agent)
-	fmt.Fprintf(w, "More: make session USER=<user> ENVIRONMENT=<environment> ROLE=admin|agent\n")
+	fmt.Fprintf(w, "More: %s\n", s.sessionHint())
 	fmt.Fprintf(w, "Ctrl-C stops everything; the data stays for the next run (make run FRESH=1 starts empty).\n\n")
+}
+
+// sessionHint is the command that prints one more session this server accepts: make session
+// finds the server's address in the state folder, so only a state folder of its own needs naming.
+func (s *Server) sessionHint() string {
+	hint := "make session USER=<user> ENVIRONMENT=<environment> ROLE=admin|agent"
+	if s.stateDir != filepath.Join(s.root, StateDir) {
+		hint += " STATE_DIR=" + s.stateDir
+	}
+	return hint
 }
 
 func (s *Server) printRoutes(w io.Writer) {
