@@ -12,6 +12,9 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 FN_FLAGS  := -tags lambda.norpc -trimpath -ldflags="-s -w"
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
+# cmd/localapi starts the whole local API in several tests and runs the documents' examples;
+# on a busy machine it needs more than go test's default 10 minutes.
+TEST_TIMEOUT ?= 30m
 
 .PHONY: help
 help: ## List the targets
@@ -38,7 +41,7 @@ build: ## Build every function's bootstrap, for Lambda (linux/arm64) and for thi
 test: venv ## Run every test; the tests start and stop the emulator themselves (the page's browser tests need Chromium)
 	@$(call browser-note,will be SKIPPED)
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(call browser-note,were SKIPPED)
 
 .PHONY: lint

@@ -2,6 +2,12 @@
 # Included by the Makefile; uses its GO, BUILD and venv.
 
 ADDR        ?= 127.0.0.1:3000
+# The state folder (STATE_DIR=…; default .localapi): the data, the keys, and the address of the
+# last run, where `make session` and `make report-leak` find the running API.
+STATE_DIR   ?=
+# -addr for session and report-leak only when ADDR is given: otherwise they ask the state folder.
+given-addr   = $(if $(filter command line environment,$(origin ADDR)),-addr $(ADDR))
+state-flag   = $(if $(STATE_DIR),-state "$(STATE_DIR)")
 # FRESH=1 starts with an empty table and a new key ring; otherwise the last run's data is kept.
 FRESH       ?=
 # CONCURRENCY: the most execution environments per function at once (ReservedConcurrentExecutions
@@ -18,18 +24,20 @@ run: ## Start the whole API on 127.0.0.1:3000 (emulator, every function under th
 	@$(MAKE) --no-print-directory venv & venv=$$!; \
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(BUILD)/localapi ./cmd/localapi || { wait $$venv; exit 1; }; \
 		wait $$venv
-	exec $(BUILD)/localapi -addr $(ADDR) -concurrency $(CONCURRENCY) -idle $(IDLE)$(if $(FRESH), -fresh)
+	exec $(BUILD)/localapi -addr $(ADDR) -concurrency $(CONCURRENCY) -idle $(IDLE)$(if $(FRESH), -fresh) $(state-flag)
 
 .PHONY: envs
-envs: ## List the execution environments each function of the running `make run` has (ADDR=…)
-	@curl -sSf "http://$(ADDR)/local/environments?format=text"
+envs: ## List the execution environments each function of the running `make run` has (finds it as make session does; ADDR=… to name one)
+	@addr="$(if $(filter command line environment,$(origin ADDR)),$(ADDR))"; \
+		if [[ -z $$addr ]]; then addr=$$(cat "$(or $(STATE_DIR),.localapi)/address" 2>/dev/null || echo "$(ADDR)"); fi; \
+		addr=$${addr#http://}; curl -sSf "http://$$addr/local/environments?format=text"
 
 # The session's user: USER=…, else the login name (the command finds it where $$USER is unset).
 .PHONY: session
-session: ## Print a dashboard session the running `make run` accepts: USER=… ENVIRONMENT=… ROLE=admin|agent
-	@$(GO) run ./cmd/localapi session -addr $(ADDR) $(if $(USER),-user "$(USER)") -environment "$(ENVIRONMENT)" -role "$(ROLE)"
+session: ## Print a dashboard session the running `make run` accepts (it finds its address): USER=… ENVIRONMENT=… ROLE=admin|agent
+	@$(GO) run ./cmd/localapi session $(given-addr) $(state-flag) $(if $(USER),-user "$(USER)") -environment "$(ENVIRONMENT)" -role "$(ROLE)"
 
 # The key to report: KEY=cbk_… (a key the running local API made, or any other).
 .PHONY: report-leak
-report-leak: ## Send the running `make run` a secret scanning report of KEY=cbk_…, signed as GitHub would, and print the answer
-	@$(GO) run ./cmd/localapi report-leak -addr $(ADDR) "$(KEY)"
+report-leak: ## Send the running `make run` (it finds its address) a secret scanning report of KEY=cbk_…, signed as GitHub would; print the answer, keys by their hint
+	@$(GO) run ./cmd/localapi report-leak $(given-addr) $(state-flag) "$(KEY)"

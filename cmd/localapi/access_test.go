@@ -86,15 +86,18 @@ func TestAccessMatrix(t *testing.T) {
 		{method: "GET", path: "/v1/hooks/events?userId={user}", userKey: all(200, 403, 403), adminKey: all(200, 200, 404)},
 	}
 
+	planned := 0
+	for _, rt := range routes {
+		planned += len(callers) * len(aimedAt(rt.path, targets))
+	}
+	if want := fmt.Sprintf("(%d cases)", planned); !strings.Contains(docText(t, "docs/developing.md"), want) {
+		t.Errorf("docs/developing.md does not give the access matrix as %s", want)
+	}
 	cases := 0
 	for _, rt := range routes {
 		integration := rt.userKey != nil
-		aimed := targets
-		if !strings.Contains(rt.path, "{") {
-			aimed = targets[:1] // create and /v1/me aim at nothing but the caller
-		}
 		for _, c := range callers {
-			for _, target := range aimed {
+			for _, target := range aimedAt(rt.path, targets) {
 				want := 0
 				switch {
 				case integration && !c.key:
@@ -135,5 +138,16 @@ func TestAccessMatrix(t *testing.T) {
 	t.Logf("access matrix: %d cases (%d routes × %d callers, × %d targets where the route aims at a token or user)", cases, len(routes), len(callers), len(targets))
 	if t.Failed() {
 		t.Logf("output:\n%s", out)
+	} else if cases != planned {
+		t.Errorf("ran %d cases, planned %d", cases, planned)
 	}
+}
+
+// aimedAt is the targets a route of the matrix is called on: each of them when its path names a
+// token or a user, else (create, /v1/me) the caller's own only.
+func aimedAt(path string, targets []string) []string {
+	if !strings.Contains(path, "{") {
+		return targets[:1]
+	}
+	return targets
 }

@@ -43,9 +43,19 @@ func (s *Server) PrintBanner(w io.Writer) {
 	fmt.Fprintf(w, "  export API=%s\n", s.URL)
 	fmt.Fprintf(w, "  # admin, user %s\n  export ADMIN=%s\n", bannerAdmin, admin)
 	fmt.Fprintf(w, "  # agent, user %s\n  export AGENT=%s\n\n", bannerAgent, agent)
-	fmt.Fprintf(w, "More: make session USER=<user> ENVIRONMENT=<environment> ROLE=admin|agent\n")
+	fmt.Fprintf(w, "More: %s\n", s.sessionHint())
 	fmt.Fprintf(w, "Each function scales out to %d execution environments (ReservedConcurrentExecutions wins), %s: make envs lists them.\n", s.concurrency, s.idleLabel())
 	fmt.Fprintf(w, "Ctrl-C stops everything; the data stays for the next run (make run FRESH=1 starts empty).\n\n")
+}
+
+// sessionHint is the command that prints one more session this server accepts: make session
+// finds the server's address in the state folder, so only a state folder of its own needs naming.
+func (s *Server) sessionHint() string {
+	hint := "make session USER=<user> ENVIRONMENT=<environment> ROLE=admin|agent"
+	if s.stateDir != filepath.Join(s.root, StateDir) {
+		hint += " STATE_DIR=" + s.stateDir
+	}
+	return hint
 }
 
 // idleLabel says when an idle environment is shut down.

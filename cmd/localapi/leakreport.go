@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/apitokens/apitokens/shared/handlers"
@@ -108,7 +107,7 @@ func signedReport(signer *ecdsa.PrivateKey, key string) (body []byte, id, sig st
 func reportLeakCommand(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("localapi report-leak", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	addr := fl.String("addr", DefaultAddr, "address the local API serves on")
+	addr := fl.String("addr", "", "address the local API serves on (default: the address the last local API of the state folder recorded, else "+DefaultAddr+")")
 	state := fl.String("state", "", "folder of the signing key (default: .localapi at the repository root)")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -140,11 +139,7 @@ func reportLeakCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "localapi report-leak:", err)
 		return 1
 	}
-	host := *addr
-	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
-		host = "127.0.0.1:" + host[strings.LastIndexByte(host, ':')+1:]
-	}
-	status, answer, err := postReport("http://"+host, body, id, sig)
+	status, answer, err := postReport(apiBase(*addr, *state), body, id, sig)
 	if err != nil {
 		fmt.Fprintln(stderr, "localapi report-leak:", err)
 		return 1

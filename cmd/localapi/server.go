@@ -9,7 +9,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,12 +28,15 @@ const (
 	SecretName  = "apitokens-keyring-local"
 	// StateDir, under the repository root, holds the build, the identity provider's key and the
 	// stored data.
-	StateDir   = ".localapi"
-	keyFile    = "idp-key.pem"
-	dataFile   = "data.json"
-	apiID      = "localapi01"
-	idpPath    = "/idp"
-	sessionTTL = 12 * time.Hour
+	StateDir = ".localapi"
+	keyFile  = "idp-key.pem"
+	dataFile = "data.json"
+	// addressFile, in the state folder, holds the base URL of the last local API started with
+	// it, where `localapi session` and `localapi report-leak` find it.
+	addressFile = "address"
+	apiID       = "localapi01"
+	idpPath     = "/idp"
+	sessionTTL  = 12 * time.Hour
 )
 
 // Config says what to serve and how.
@@ -165,6 +170,10 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 	}
 	s.URL = loopbackURL(ln.Addr().(*net.TCPAddr))
 	s.Issuer = s.URL + idpPath
+	if err := writeAddress(s.stateDir, s.URL); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	key, err := devidp.LoadOrCreateKey(filepath.Join(s.stateDir, keyFile))
 	if err != nil {
 		ln.Close()
@@ -267,6 +276,29 @@ func (s *Server) Close() {
 // Mint returns a session for a dashboard user, signed by the development identity provider.
 func (s *Server) Mint(user, environment string, admin bool) (string, error) {
 	return mintSession(s.idp, s.app, user, environment, admin, sessionTTL)
+}
+
+// writeAddress records the API's base URL in the state folder.
+func writeAddress(stateDir, url string) error {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(stateDir, addressFile), []byte(url+"\n"), 0o600)
+}
+
+// apiBase is the base URL of the local API a command talks to: addr when one is given, else the
+// one the last local API of the state folder recorded, else DefaultAddr's.
+func apiBase(addr, stateDir string) string {
+	if addr == "" {
+		if b, err := os.ReadFile(filepath.Join(stateDir, addressFile)); err == nil && strings.HasPrefix(string(b), "http://") {
+			return strings.TrimSpace(string(b))
+		}
+		addr = DefaultAddr
+	}
+	if strings.HasPrefix(addr, ":") || strings.HasPrefix(addr, "0.0.0.0:") {
+		addr = "127.0.0.1:" + addr[strings.LastIndexByte(addr, ':')+1:]
+	}
+	return "http://" + addr
 }
 
 // loopbackURL returns the base URL of a listener, naming 127.0.0.1 when it listens on every

@@ -68,7 +68,7 @@ func sessionCommand(args []string, stdout, stderr io.Writer) int {
 	user := fl.String("user", "", "user id (the sub claim; default: the login name, else "+fallbackUser+")")
 	environment := fl.String("environment", "", "environment id")
 	role := fl.String("role", "agent", "admin or agent")
-	addr := fl.String("addr", DefaultAddr, "address the local API serves on (it names the issuer)")
+	addr := fl.String("addr", "", "address the local API serves on, which names the issuer (default: the address the last local API of the state folder recorded, else "+DefaultAddr+")")
 	ttl := fl.Duration("ttl", sessionTTL, "how long the session is valid")
 	tmplFlag := fl.String("template", "", "SAM template (default: template.yaml at the repository root)")
 	state := fl.String("state", "", "folder of the signing key (default: .localapi at the repository root)")
@@ -130,11 +130,7 @@ func mintFromState(user, environment string, admin bool, addr, tmplPath, state s
 	if err != nil {
 		return "", err
 	}
-	host := addr
-	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
-		host = "127.0.0.1:" + host[strings.LastIndexByte(host, ':')+1:]
-	}
-	idp := devidp.New("http://"+host+idpPath, key)
+	idp := devidp.New(apiBase(addr, state)+idpPath, key)
 	warnIfNotServed(idp, stderr)
 	return mintSession(idp, app, user, environment, admin, ttl)
 }

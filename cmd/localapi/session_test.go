@@ -30,3 +30,25 @@ func TestSessionWithoutEnvironmentSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 naming -environment", code, stderr.String())
 	}
 }
+
+// The commands that talk to a running local API find it through the address its start recorded
+// in the state folder; an address given wins, and without either they use DefaultAddr.
+func TestAPIBase(t *testing.T) {
+	state := t.TempDir()
+	if got, want := apiBase("", state), "http://"+DefaultAddr; got != want {
+		t.Errorf("nothing recorded: got %s, want %s", got, want)
+	}
+	if err := writeAddress(state, "http://127.0.0.1:3104"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ addr, want string }{
+		{"", "http://127.0.0.1:3104"},
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{":8080", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
+	} {
+		if got := apiBase(c.addr, state); got != c.want {
+			t.Errorf("apiBase(%q) = %s, want %s", c.addr, got, c.want)
+		}
+	}
+}

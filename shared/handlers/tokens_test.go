@@ -538,6 +538,13 @@ func TestExpiry(t *testing.T) {
 	if g := a.do(ann, "GET", "/v1/tokens/"+other, ""); g.str("status") != "expired" {
 		t.Errorf("status past expiry = %q, want expired", g.str("status"))
 	}
+	// Never deactivated, it is stored active; activate still cannot make it active.
+	if r := a.do(ann, "POST", "/v1/tokens/"+other+"/activate", ""); r.status != 409 || r.str("code") != "token_expired" {
+		t.Errorf("activate an expired token never deactivated = %d %s, want 409 token_expired", r.status, r.shown())
+	}
+	if g := a.do(ann, "GET", "/v1/tokens/"+other, ""); g.str("status") != "expired" {
+		t.Errorf("status after a refused activate = %q, want expired", g.str("status"))
+	}
 	if l := a.do(ann, "GET", "/v1/tokens?status=expired", ""); len(l.body["items"].([]any)) != 1 {
 		t.Errorf("status=expired lists %s", l.shown())
 	}

@@ -5,6 +5,7 @@
 // One table holds everything (single-table design); the template defines it once. Items:
 //
 //	token        pk ENV#<env>                sk TOKEN#<id>      gsi1pk OWNER#<env>#<user>  gsi1sk TOKEN#<id>
+//	                                                            gsi2pk STATUS#<env>#<status> gsi2sk TOKEN#<id>
 //	key lookup   pk KEY#<SHA-256 of the key> sk KEY
 //	count        pk ENV#<env>                sk COUNT#<user>
 //	audit        pk AUDIT#<env>#<token id>   sk <audit id>      ttl: 400 days

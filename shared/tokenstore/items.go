@@ -56,6 +56,8 @@ type tokenItem struct {
 	SK            string `dynamodbav:"sk"`
 	GSI1PK        string `dynamodbav:"gsi1pk"`
 	GSI1SK        string `dynamodbav:"gsi1sk"`
+	GSI2PK        string `dynamodbav:"gsi2pk"`
+	GSI2SK        string `dynamodbav:"gsi2sk"`
 	Kind          string `dynamodbav:"kind"`
 	ID            string `dynamodbav:"id"`
 	Name          string `dynamodbav:"name"`
@@ -88,6 +90,7 @@ func newTokenItem(t Token) tokenItem {
 	return tokenItem{
 		PK: envPK(t.EnvironmentID), SK: tokenSK(t.ID),
 		GSI1PK: ownerPK(t.EnvironmentID, t.UserID), GSI1SK: tokenSK(t.ID),
+		GSI2PK: statusPK(t.EnvironmentID, t.Status), GSI2SK: tokenSK(t.ID),
 		Kind: kindToken, ID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, Hint: t.Hint, CreatedBy: t.CreatedBy,
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),

@@ -11,6 +11,8 @@ type ItemKind struct {
 	SK     string
 	GSI1PK string
 	GSI1SK string
+	GSI2PK string
+	GSI2SK string
 }
 
 // Kinds of item, as each item's kind attribute names it.
@@ -30,29 +32,30 @@ const (
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
 // the two the same, and the key builders below to these shapes).
 var ItemKinds = []ItemKind{
-	{kindToken, "token", "ENV#<environment>", "TOKEN#<id>", "OWNER#<environment>#<user>", "TOKEN#<id>"},
-	{kindKey, "key lookup (what the authorizer reads)", "KEY#<SHA-256 of the API key>", "KEY", "", ""},
-	{kindPreviousKey, "a rolled token's previous key lookup, during its grace", "KEY#<SHA-256 of the API key>", "KEY", "", ""},
-	{kindCount, "per-user count (enforces the limit)", "ENV#<environment>", "COUNT#<user>", "", ""},
-	{kindAudit, "audit record (400 days)", "AUDIT#<environment>#<token id>", "<audit id>", "", ""},
-	{kindIdem, "idempotency record of a create (24 hours)", "ENV#<environment>", "IDEM#<user>#<SHA-256 of the key>", "", ""},
-	{kindDelivery, "webhook delivery (30 days)", "HOOKS#<environment>#<user>", "EVT#<id>", "HOOKS#<environment>", "EVT#<id>"},
-	{kindDeliverySource, "the same delivery under its source (30 days)", "HOOKSRC#<environment>#<user>#<source>", "EVT#<id>", "HOOKSRC#<environment>#<source>", "EVT#<id>"},
-	{kindDeliveryIdem, "idempotency record of a delivery (30 days)", "IDEM#<environment>#<user>#<source>#<SHA-256 of the key>", "IDEM", "", ""},
+	{kindToken, "token", "ENV#<environment>", "TOKEN#<id>", "OWNER#<environment>#<user>", "TOKEN#<id>", "STATUS#<environment>#<status>", "TOKEN#<id>"},
+	{kindKey, "key lookup (what the authorizer reads)", "KEY#<SHA-256 of the API key>", "KEY", "", "", "", ""},
+	{kindPreviousKey, "a rolled token's previous key lookup, during its grace", "KEY#<SHA-256 of the API key>", "KEY", "", "", "", ""},
+	{kindCount, "per-user count (enforces the limit)", "ENV#<environment>", "COUNT#<user>", "", "", "", ""},
+	{kindAudit, "audit record (400 days)", "AUDIT#<environment>#<token id>", "<audit id>", "", "", "", ""},
+	{kindIdem, "idempotency record of a create (24 hours)", "ENV#<environment>", "IDEM#<user>#<SHA-256 of the key>", "", "", "", ""},
+	{kindDelivery, "webhook delivery (30 days)", "HOOKS#<environment>#<user>", "EVT#<id>", "HOOKS#<environment>", "EVT#<id>", "", ""},
+	{kindDeliverySource, "the same delivery under its source (30 days)", "HOOKSRC#<environment>#<user>#<source>", "EVT#<id>", "HOOKSRC#<environment>#<source>", "EVT#<id>", "", ""},
+	{kindDeliveryIdem, "idempotency record of a delivery (30 days)", "IDEM#<environment>#<user>#<source>#<SHA-256 of the key>", "IDEM", "", "", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no
 // "#" (httpapi.ValidID) and a source none either, so no two sets of parts make the same key.
-func envPK(env string) string            { return "ENV#" + env }
-func tokenSK(id string) string           { return "TOKEN#" + id }
-func ownerPK(env, user string) string    { return "OWNER#" + env + "#" + user }
-func countSK(user string) string         { return "COUNT#" + user }
-func auditPK(env, tokenID string) string { return "AUDIT#" + env + "#" + tokenID }
-func keyPK(hash []byte) string           { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
-func idemSK(user, keySum string) string  { return "IDEM#" + user + "#" + keySum }
-func hooksPK(env, user string) string    { return "HOOKS#" + env + "#" + user }
-func hooksEnvPK(env string) string       { return "HOOKS#" + env }
-func eventSK(id string) string           { return "EVT#" + id }
+func envPK(env string) string              { return "ENV#" + env }
+func tokenSK(id string) string             { return "TOKEN#" + id }
+func ownerPK(env, user string) string      { return "OWNER#" + env + "#" + user }
+func statusPK(env string, s Status) string { return "STATUS#" + env + "#" + string(s) }
+func countSK(user string) string           { return "COUNT#" + user }
+func auditPK(env, tokenID string) string   { return "AUDIT#" + env + "#" + tokenID }
+func keyPK(hash []byte) string             { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
+func idemSK(user, keySum string) string    { return "IDEM#" + user + "#" + keySum }
+func hooksPK(env, user string) string      { return "HOOKS#" + env + "#" + user }
+func hooksEnvPK(env string) string         { return "HOOKS#" + env }
+func eventSK(id string) string             { return "EVT#" + id }
 func hookSourcePK(env, user, source string) string {
 	return "HOOKSRC#" + env + "#" + user + "#" + source
 }

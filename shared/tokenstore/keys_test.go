@@ -36,7 +36,7 @@ func TestStorageDocListsItemKinds(t *testing.T) {
 	}
 	var want [][]string
 	for _, k := range ItemKinds {
-		want = append(want, []string{k.About, k.Kind, k.PK, k.SK, k.GSI1PK, k.GSI1SK})
+		want = append(want, []string{k.About, k.Kind, k.PK, k.SK, k.GSI1PK, k.GSI1SK, k.GSI2PK, k.GSI2SK})
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("docs/storage.md item table:\ngot  %q\nwant %q", got, want)
@@ -47,14 +47,14 @@ func TestStorageDocListsItemKinds(t *testing.T) {
 func TestItemsHaveTheirListedKeys(t *testing.T) {
 	mac := []byte{1, 2, 3}
 	placeholders := strings.NewReplacer("<SHA-256 of the API key>", base64.RawURLEncoding.EncodeToString(mac))
-	tok := Token{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", KeyHash: mac}
+	tok := Token{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Status: "<status>", KeyHash: mac}
 	s := &Store{now: time.Now}
 	audit := s.newAuditItem(Token{ID: "<token id>", EnvironmentID: "<environment>"}, ActionCreate, Actor{}, nil)
 	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())
 	byUser, bySource := deliveryItems(Delivery{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Source: "<source>"}, time.Now())
 	ti, ki, pki := newTokenItem(tok), newKeyItem(tok), previousKeyItem(tok, time.Now())
-	written := map[string][5]string{
-		kindToken:          {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK},
+	written := map[string][7]string{
+		kindToken:          {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
 		kindKey:            {ki.Kind, ki.PK, ki.SK},
 		kindPreviousKey:    {pki.Kind, pki.PK, pki.SK},
 		kindCount:          {kindCount, envPK("<environment>"), countSK("<user>")},
@@ -73,7 +73,7 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 			t.Errorf("kind %q is listed but never written", k.Kind)
 			continue
 		}
-		want := [5]string{k.Kind, placeholders.Replace(k.PK), k.SK, k.GSI1PK, k.GSI1SK}
+		want := [7]string{k.Kind, placeholders.Replace(k.PK), k.SK, k.GSI1PK, k.GSI1SK, k.GSI2PK, k.GSI2SK}
 		if w != want {
 			t.Errorf("kind %s: got %q, want %q", k.Kind, w, want)
 		}

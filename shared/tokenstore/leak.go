@@ -21,8 +21,7 @@ func (s *Store) MarkLeaked(ctx context.Context, t Token, leak Leak, actor Actor)
 	now := s.now().UTC().Truncate(time.Second)
 	leak.ReportedAt = now
 	status := expression.Name("status")
-	upd := removePrevious(expression.Set(status, expression.Value(StatusInactive)).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
+	upd := removePrevious(setStatus(expression.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), t, StatusInactive).
 		Set(expression.Name("leakUrl"), expression.Value(leak.URL)).
 		Set(expression.Name("leakSource"), expression.Value(leak.Source)).
 		Set(expression.Name("leakReportedAt"), expression.Value(formatTime(now))))

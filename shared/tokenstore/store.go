@@ -208,69 +208,112 @@ type TokenPage struct {
 	LastKey map[string]string // nil on the last page
 }
 
-// maxQueriesPerPage bounds the reads one page may cost when a status filter skips many items.
-const maxQueriesPerPage = 5
-
-// List returns a page of tokens, newest first. A StartKey that does not belong to the query's
+// List returns a page of tokens, newest first: limit tokens and a LastKey while more match, so
+// that every page but the last is full. A StartKey that does not belong to the query's
 // partition gives ErrBadCursor, so a cursor can never widen what the caller reads.
+//
+// The environment's tokens of one status are read from gsi2, whose key holds the stored status;
+// one user's are read from gsi1, a partition of at most the token limit. What no key can hold is
+// filtered after the read: the stored status within one user's tokens, and "expired" (an active
+// token past its expiry, which no write marks). Filtered queries read on until the page is full
+// or the partition ends.
 func (s *Store) List(ctx context.Context, q ListQuery) (TokenPage, error) {
-	in, err := s.listInput(q)
+	in, keyNames, err := s.listInput(q)
 	if err != nil {
 		return TokenPage{}, err
 	}
-	var page TokenPage
-	for range maxQueriesPerPage {
-		in.Limit = aws.Int32(int32(q.Limit - len(page.Tokens)))
+	// One item more than the page tells whether another page follows, so the last page never
+	// comes with a cursor to an empty one.
+	want := q.Limit + 1
+	var raw []map[string]types.AttributeValue
+	for {
+		if in.FilterExpression == nil {
+			in.Limit = aws.Int32(int32(want - len(raw)))
+		}
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
 			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
 		}
-		if page.Tokens, err = appendTokens(page.Tokens, out.Items); err != nil {
-			return TokenPage{}, fmt.Errorf("list tokens: %w", err)
-		}
-		page.LastKey = PageKey(out.LastEvaluatedKey)
-		if page.LastKey == nil || len(page.Tokens) >= q.Limit {
+		raw = append(raw, out.Items...)
+		if len(out.LastEvaluatedKey) == 0 || len(raw) >= want {
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	var page TokenPage
+	if len(raw) > q.Limit {
+		raw = raw[:q.Limit]
+		page.LastKey = itemKey(raw[len(raw)-1], keyNames)
+	}
+	if page.Tokens, err = appendTokens(nil, raw); err != nil {
+		return TokenPage{}, fmt.Errorf("list tokens: %w", err)
+	}
 	return page, nil
 }
 
-// listInput is the first query of a List: the owner's tokens through gsi1, or the environment's
-// from the table, filtered by state, from q's start key, which must be one such a query left.
-func (s *Store) listInput(q ListQuery) (*dynamodb.QueryInput, error) {
+// itemKey is the key of item in a query over the named key attributes, as a cursor carries it.
+func itemKey(item map[string]types.AttributeValue, names []string) map[string]string {
+	k := make(map[string]types.AttributeValue, len(names))
+	for _, n := range names {
+		k[n] = item[n]
+	}
+	return PageKey(k)
+}
+
+// listInput is the first query of a List: one user's tokens through gsi1, the environment's of
+// one stored status through gsi2, or the environment's from the table; filtered as the key
+// cannot; from q's start key, which must be one such a query left. It also names the key
+// attributes of a page's last key.
+func (s *Store) listInput(q ListQuery) (*dynamodb.QueryInput, []string, error) {
 	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false)}
+	env := envPK(q.EnvironmentID)
 	var keyCond expression.KeyConditionBuilder
-	if q.OwnerID != "" {
-		pk := ownerPK(q.EnvironmentID, q.OwnerID)
-		if q.StartKey != nil && (q.StartKey["gsi1pk"] != pk || len(q.StartKey) != 4 ||
-			q.StartKey["pk"] != envPK(q.EnvironmentID) || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
-			return nil, ErrBadCursor
-		}
+	keyNames, part, partValue := []string{"pk", "sk"}, "pk", env
+	stored, byIndex := storedStatus(q.State)
+	switch {
+	case q.OwnerID != "":
 		in.IndexName = aws.String("gsi1")
-		keyCond = expression.Key("gsi1pk").Equal(expression.Value(pk))
-	} else {
-		pk := envPK(q.EnvironmentID)
-		if q.StartKey != nil && (q.StartKey["pk"] != pk || len(q.StartKey) != 2 || !strings.HasPrefix(q.StartKey["sk"], "TOKEN#")) {
-			return nil, ErrBadCursor
-		}
+		keyNames, part, partValue = append(keyNames, "gsi1pk", "gsi1sk"), "gsi1pk", ownerPK(q.EnvironmentID, q.OwnerID)
+		keyCond = expression.Key(part).Equal(expression.Value(partValue))
+		byIndex = false
+	case byIndex:
+		in.IndexName = aws.String("gsi2")
+		keyNames, part, partValue = append(keyNames, "gsi2pk", "gsi2sk"), "gsi2pk", statusPK(q.EnvironmentID, stored)
+		keyCond = expression.Key(part).Equal(expression.Value(partValue))
+	default:
 		in.ConsistentRead = aws.Bool(true)
-		keyCond = expression.Key("pk").Equal(expression.Value(pk)).
+		keyCond = expression.Key("pk").Equal(expression.Value(env)).
 			And(expression.Key("sk").BeginsWith("TOKEN#"))
 	}
+	if q.StartKey != nil && !fromQuery(q.StartKey, keyNames, env, part, partValue) {
+		return nil, nil, ErrBadCursor
+	}
 	b := expression.NewBuilder().WithKeyCondition(keyCond)
-	if filter, ok := stateFilter(q.State, s.now()); ok {
+	if filter, ok := stateFilter(q.State, byIndex, s.now()); ok {
 		b = b.WithFilter(filter)
 	}
 	expr, err := b.Build()
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, nil, fmt.Errorf("list tokens: %w", err)
 	}
 	in.KeyConditionExpression, in.FilterExpression = expr.KeyCondition(), expr.Filter()
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Names(), expr.Values()
 	in.ExclusiveStartKey = StartKey(q.StartKey)
-	return in, nil
+	return in, keyNames, nil
+}
+
+// fromQuery reports whether a start key is a token's key that the query could have left: the
+// key attributes it names and no others, the caller's environment, and the partition queried.
+func fromQuery(k map[string]string, names []string, env, part, partValue string) bool {
+	if len(k) != len(names) || k["pk"] != env || !strings.HasPrefix(k["sk"], "TOKEN#") || k[part] != partValue {
+		return false
+	}
+	for _, n := range names {
+		if _, ok := k[n]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // appendTokens appends the tokens of a query's token items to tokens.
@@ -289,18 +332,50 @@ func appendTokens(tokens []Token, raw []map[string]types.AttributeValue) ([]Toke
 	return tokens, nil
 }
 
-func stateFilter(state string, now time.Time) (expression.ConditionBuilder, bool) {
-	status, expires, at := expression.Name("status"), expression.Name("expiresAt"), expression.Value(formatTime(now))
+// storedStatus is the status stored for tokens in a state, and whether the state asks for one:
+// "active" and "expired" are both stored active.
+func storedStatus(state string) (Status, bool) {
+	switch state {
+	case string(StatusActive), StateExpired:
+		return StatusActive, true
+	case string(StatusInactive):
+		return StatusInactive, true
+	}
+	return "", false
+}
+
+// stateFilter is what a state asks of a token beyond its key: the stored status unless the key
+// holds it (keyed), and whether the expiry has passed at now.
+func stateFilter(state string, keyed bool, now time.Time) (expression.ConditionBuilder, bool) {
+	stored, ok := storedStatus(state)
+	if !ok {
+		return expression.ConditionBuilder{}, false
+	}
+	expires, at := expression.Name("expiresAt"), expression.Value(formatTime(now))
+	var conds []expression.ConditionBuilder
+	if !keyed {
+		conds = append(conds, expression.Name("status").Equal(expression.Value(stored)))
+	}
 	switch state {
 	case string(StatusActive):
-		return status.Equal(expression.Value(StatusActive)).And(
-			expression.Or(expression.AttributeNotExists(expires), expires.GreaterThan(at))), true
-	case string(StatusInactive):
-		return status.Equal(expression.Value(StatusInactive)), true
+		conds = append(conds, expression.Or(expression.AttributeNotExists(expires), expires.GreaterThan(at)))
 	case StateExpired:
-		return status.Equal(expression.Value(StatusActive)).And(expires.LessThanEqual(at)), true
+		conds = append(conds, expires.LessThanEqual(at))
 	}
-	return expression.ConditionBuilder{}, false
+	switch len(conds) {
+	case 0:
+		return expression.ConditionBuilder{}, false
+	case 1:
+		return conds[0], true
+	}
+	return expression.And(conds[0], conds[1]), true
+}
+
+// setStatus sets a token item's status and the gsi2 key that lists it under that status: every
+// write that changes a status goes through it, so the two never disagree.
+func setStatus(upd expression.UpdateBuilder, t Token, to Status) expression.UpdateBuilder {
+	return upd.Set(expression.Name("status"), expression.Value(to)).
+		Set(expression.Name("gsi2pk"), expression.Value(statusPK(t.EnvironmentID, to)))
 }
 
 // Rename changes a token's name on the token and its lookup item, with an audit record. A token
@@ -331,11 +406,11 @@ func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (
 // gives ErrExpired.
 func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) (Token, error) {
 	now := s.now()
+	if to == StatusActive && t.Expired(now) {
+		return Token{}, ErrExpired // whether or not it was ever deactivated: it cannot be active
+	}
 	if t.Status == to {
 		return t, nil
-	}
-	if to == StatusActive && t.Expired(now) {
-		return Token{}, ErrExpired
 	}
 	if to == StatusActive && t.Leak != nil {
 		return Token{}, ErrKeyLeaked
@@ -351,8 +426,7 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 			expires.GreaterThan(expression.Value(formatTime(now)))))
 	}
 	b := s.tx().
-		update(tokenKey(t), expression.Set(status, expression.Value(to)).
-			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), &cond).
+		update(tokenKey(t), setStatus(expression.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), t, to), &cond).
 		update(lookupKey(t), expression.Set(status, expression.Value(to)), exists()).
 		put(s.newAuditItem(t, action, actor, nil), nil)
 	items, err := s.withPrevious(b, t, expression.Set(status, expression.Value(to)), now).items()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -19,7 +21,6 @@ import (
 const (
 	apiKeyAuthorizer  = "ApiKey"
 	authorizerFuncRef = "AuthorizerFunction.Arn"
-	indexName         = "gsi1"
 	// publicRoute is the one route without an authorizer: GitHub's secret scanning posts its
 	// reports with no credentials, and the handler checks their signature.
 	publicRoute = "POST /v1/secret-scanning/github"
@@ -153,9 +154,17 @@ func checkFunctions(p *parsed) []string {
 }
 
 // checkPolicies checks that every function's permissions are inline statements that allow named
-// actions on the table, its gsi1 index or the key ring secret, and nothing else.
+// actions on the table, one of its indexes or the key ring secret, and nothing else.
 func checkPolicies(p *parsed) []string {
 	var problems []string
+	table, err := p.tmpl.CreateTableInput("t")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	allowed := []string{samtemplate.TableResource, samtemplate.SecretResource}
+	for _, g := range table.GlobalSecondaryIndexes {
+		allowed = append(allowed, samtemplate.TableResource+"/index/"+aws.ToString(g.IndexName))
+	}
 	fns, ids := p.resources("AWS::Serverless::Function")
 	for _, id := range ids {
 		props := obj(fns[id]["Properties"])
@@ -193,22 +202,14 @@ func checkPolicies(p *parsed) []string {
 					problems = append(problems, where+": no Resource")
 				}
 				for _, r := range resources {
-					if !allowedResource(p.tmpl.GrantResource(r)) {
-						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, its %s index's ARN or the key ring secret", where, show(r), indexName))
+					if !slices.Contains(allowed, p.tmpl.GrantResource(r)) {
+						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, an index's ARN (%s) or the key ring secret", where, show(r), strings.Join(allowed[2:], ", ")))
 					}
 				}
 			}
 		}
 	}
 	return problems
-}
-
-// allowedResource reports whether a resource, as GrantResource names it, is the table
-// (!GetAtt TokensTable.Arn), its gsi1 index (!Sub "${TokensTable.Arn}/index/gsi1") or the key ring
-// secret (!Ref KeyRingSecret, the secret's ARN).
-func allowedResource(name string) bool {
-	return name == samtemplate.TableResource || name == samtemplate.TableResource+"/index/"+indexName ||
-		name == samtemplate.SecretResource
 }
 
 // checkRoutes checks that every HttpApi route is on a template HttpApi and has an authorizer: the

@@ -19,8 +19,16 @@ import (
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
-// maxBody is API Gateway's limit on a request's payload.
-const maxBody = 10 << 20
+// The two limits a request's size meets on AWS, in bytes: the HTTP API's payload quota
+// ("Payload size: 10 MB", https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html),
+// and Lambda's on a synchronous invocation's request (6 MB; its Invoke refuses a request of
+// 6,291,456 bytes or more with RequestEntityTooLargeException), which the event meets: the body,
+// base64-encoded when it is not text, and the rest of the request. API Gateway answers both
+// with 413 and does not call the function.
+const (
+	MaxBody    = 10 << 20
+	MaxPayload = 6 << 20
+)
 
 // Invoker runs a function of the template by logical id and returns its result.
 type Invoker interface {
@@ -140,11 +148,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r and returns the status, the function that served it, and a note for the log.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string, now time.Time) (int, string, string) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return g.answer(w, internalError), "", "read body: " + err.Error()
 	}
-	if len(body) > maxBody {
+	if len(body) > MaxBody {
 		return g.answer(w, tooLarge), "", ""
 	}
 	rt, params, ok := find(g.routes, r.Method, r.URL.EscapedPath())
@@ -170,6 +178,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return g.answer(w, internalError), rt.Function, err.Error()
+	}
+	if len(payload) >= MaxPayload {
+		return g.answer(w, tooLarge), rt.Function, fmt.Sprintf("event of %d bytes, over Lambda's limit", len(payload))
 	}
 	result, err := g.functions.Invoke(r.Context(), rt.Function, payload)
 	if err != nil {

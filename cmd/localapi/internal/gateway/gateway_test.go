@@ -430,13 +430,38 @@ func TestWriteResult(t *testing.T) {
 	}
 }
 
+// A body over the HTTP API's payload quota, and one whose event is over Lambda's request limit,
+// are both answered 413 by the gateway, and the function is not called; a body whose event fits
+// reaches it.
 func TestBodyTooLarge(t *testing.T) {
-	g, _ := newTestGateway(t, 0)
-	r := httptest.NewRequest("GET", "/open", io.LimitReader(zeros{}, maxBody+1))
-	w := httptest.NewRecorder()
-	g.ServeHTTP(w, r)
-	if w.Code != 413 {
-		t.Errorf("status = %d, want 413", w.Code)
+	for _, c := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"over the gateway's 10 MiB", MaxBody + 1, 413},
+		{"under 10 MiB, its event over Lambda's 6 MiB", MaxPayload, 413},
+		{"under 6 MiB, base64 in the event over it", MaxPayload * 4 / 5, 413},
+		{"4 MiB, base64 in the event under 6 MiB", 4 << 20, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g, fns := newTestGateway(t, 0)
+			r := httptest.NewRequest("GET", "/open", io.LimitReader(zeros{}, int64(c.size)))
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, r)
+			if w.Code != c.want {
+				t.Fatalf("status = %d, want %d", w.Code, c.want)
+			}
+			if c.want != 413 {
+				return
+			}
+			if got := strings.TrimSpace(w.Body.String()); got != `{"message":"Request Entity Too Large"}` {
+				t.Errorf("body = %s, want {\"message\":\"Request Entity Too Large\"}", got)
+			}
+			if n := fns.count("Route"); n != 0 {
+				t.Errorf("the function was called %d times, want 0", n)
+			}
+		})
 	}
 }
 
