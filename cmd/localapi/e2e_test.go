@@ -58,12 +58,18 @@ func fixtureTemplate(t *testing.T) string {
 // startServer runs the local API for template in-process, on a free port, with its own state.
 func startServer(t *testing.T, template string) (*Server, *buffer) {
 	t.Helper()
+	return startServerWith(t, template, nil)
+}
+
+// startServerWith is startServer with template parameters overridden.
+func startServerWith(t *testing.T, template string, params map[string]string) (*Server, *buffer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the emulator and builds functions")
 	}
 	out := &buffer{}
 	srv, err := Start(context.Background(), Config{
-		Addr: "127.0.0.1:0", Template: template, StateDir: t.TempDir(), Output: out,
+		Addr: "127.0.0.1:0", Template: template, StateDir: t.TempDir(), Output: out, Parameters: params,
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)

@@ -46,6 +46,9 @@ type Config struct {
 	// Output receives every line of the functions, the emulators and the gateway; it must be
 	// safe for concurrent use.
 	Output io.Writer
+	// Parameters overrides template parameters' defaults, as `sam deploy
+	// --parameter-overrides` does (tests shorten caches with it).
+	Parameters map[string]string
 }
 
 // Server is a running local API.
@@ -66,10 +69,12 @@ type Server struct {
 	res       emulator.Resources
 	data      *dataKeeper
 	functions *functionSet
-	http      *http.Server
-	failed    chan error
-	cancel    context.CancelFunc // ends builds and starts still under way
-	closeOnce sync.Once
+	// parameters overrides the template's parameter defaults (Config.Parameters).
+	parameters map[string]string
+	http       *http.Server
+	failed     chan error
+	cancel     context.CancelFunc // ends builds and starts still under way
+	closeOnce  sync.Once
 }
 
 // Start provisions the emulator (restoring the stored data unless cfg.Fresh), starts building
@@ -99,7 +104,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			ln.Close()
 		}
 	}()
-	plain, err := samtemplate.Load(s.template, samtemplate.Options{})
+	s.parameters = cfg.Parameters
+	plain, err := samtemplate.Load(s.template, samtemplate.Options{Parameters: cfg.Parameters})
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +171,7 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 // loadApp reads the template again with the emulator's table and secret in place of the
 // template's, as CloudFormation would resolve the !Refs.
 func (s *Server) loadApp() (err error) {
-	s.app, err = samtemplate.Load(s.template, samtemplate.Options{Refs: map[string]string{
+	s.app, err = samtemplate.Load(s.template, samtemplate.Options{Parameters: s.parameters, Refs: map[string]string{
 		samtemplate.TableResource:  s.res.TableName,
 		samtemplate.SecretResource: s.res.SecretARN,
 	}})
@@ -202,6 +208,9 @@ func (s *Server) handler() (http.Handler, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.app.Functions[ownerLeftFunction] != nil {
+		s.idp.OnDisable(s.disableUser)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))
