@@ -14,6 +14,11 @@ import (
 // authorizer), and what a caller may not see answers 404 like what does not exist.
 func TestAccessMatrix(t *testing.T) {
 	srv, out := startServer(t, "")
+	defer func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
+		}
+	}()
 	session := func(user, env string, admin bool) string {
 		s, err := srv.Mint(user, env, admin)
 		if err != nil {
@@ -133,7 +138,4 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("access matrix: %d cases (%d routes × %d callers, × %d targets where the route aims at a token or user)", cases, len(routes), len(callers), len(targets))
-	if t.Failed() {
-		t.Logf("output:\n%s", out)
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -147,6 +148,10 @@ func (s *Store) Transfer(ctx context.Context, t Token, to string, ciphertext []b
 	return next, nil
 }
 
+// deactivateWorkers bounds the suspensions DeactivateUser runs at once: a user may hold hundreds
+// of tokens, one transaction each, and a function has seconds.
+const deactivateWorkers = 8
+
 // DeactivateUser suspends every active token of one user of an environment, each with its own
 // audit record (detail reason), and returns how many it suspended. Tokens already inactive are
 // left as they are. It reads the user's tokens through gsi1, which lags writes by up to a
@@ -159,26 +164,50 @@ func (s *Store) DeactivateUser(ctx context.Context, env, user, reason string, ac
 		if err != nil {
 			return n, fmt.Errorf("deactivate tokens of %s: %w", user, err)
 		}
-		for _, t := range page.Tokens {
-			if t.Status != StatusActive {
-				continue
-			}
-			changed, err := s.setStatus(ctx, t, StatusInactive, actor, map[string]string{"reason": reason})
-			if errors.Is(err, ErrNotFound) {
-				continue // deleted meanwhile
-			}
-			if err != nil {
-				return n, fmt.Errorf("deactivate tokens of %s: %w", user, err)
-			}
-			if changed.Status == StatusInactive && t.Status != StatusInactive {
-				n++
-			}
+		done, err := s.deactivateAll(ctx, page.Tokens, reason, actor)
+		n += done
+		if err != nil {
+			return n, fmt.Errorf("deactivate tokens of %s: %w", user, err)
 		}
 		if page.LastKey == nil {
 			return n, nil
 		}
 		q.StartKey = page.LastKey
 	}
+}
+
+// deactivateAll suspends the active tokens among toks, deactivateWorkers at a time, and returns
+// how many it suspended and the first error.
+func (s *Store) deactivateAll(ctx context.Context, toks []Token, reason string, actor Actor) (int, error) {
+	var (
+		mu       sync.Mutex
+		n        int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	slots := make(chan struct{}, deactivateWorkers)
+	for _, t := range toks {
+		if t.Status != StatusActive {
+			continue
+		}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			_, err := s.setStatus(ctx, t, StatusInactive, actor, map[string]string{"reason": reason})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrNotFound): // deleted meanwhile
+			case err != nil && firstErr == nil:
+				firstErr = err
+			case err == nil:
+				n++
+			}
+		}()
+	}
+	wg.Wait()
+	return n, firstErr
 }
 
 type userEnvItem struct {
