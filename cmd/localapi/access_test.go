@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,6 +14,11 @@ import (
 // authorizer), and what a caller may not see answers 404 like what does not exist.
 func TestAccessMatrix(t *testing.T) {
 	srv, out := startServer(t, "")
+	defer func() {
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
+		}
+	}()
 	session := func(user, env string, admin bool) string {
 		s, err := srv.Mint(user, env, admin)
 		if err != nil {
@@ -26,12 +30,7 @@ func TestAccessMatrix(t *testing.T) {
 	olga := session("olga", "env-2", false)
 	create := func(auth, body string) (id, key string) {
 		t.Helper()
-		r := call(t, "POST", srv.URL+"/v1/tokens", auth, body)
-		var tok struct{ ID, Key string }
-		if err := json.Unmarshal([]byte(r.body), &tok); r.status != 201 || err != nil {
-			t.Fatalf("create %s: %d %s", body, r.status, r.shown())
-		}
-		return tok.ID, tok.Key
+		return createToken(t, srv.URL, auth, body)
 	}
 	_, userKey := create(ann, `{"name":"Zapier"}`)
 	_, adminKey := create(adam, `{"name":"Brokerage sync","type":"admin"}`)
@@ -84,6 +83,12 @@ func TestAccessMatrix(t *testing.T) {
 		{method: "GET", path: "/v1/me", userKey: all(200, 200, 200), adminKey: all(200, 200, 200)},
 		{method: "POST", path: "/v1/hooks/zapier?userId={user}", body: `{"event":"contact.created"}`, userKey: all(202, 403, 403), adminKey: all(202, 202, 404)},
 		{method: "GET", path: "/v1/hooks/events?userId={user}", userKey: all(200, 403, 403), adminKey: all(200, 200, 404)},
+		{method: "POST", path: "/v1/tokens/{id}/transfer", body: `{"userId":"carl"}`, agent: all(403, 404, 404), admin: all(200, 200, 404)},
+		{method: "GET", path: "/v1/policy", agent: all(200, 200, 200), admin: all(200, 200, 200)},
+		{method: "PUT", path: "/v1/policy", body: `{}`, agent: all(403, 403, 403), admin: all(200, 200, 200)},
+		// Last: it suspends the tokens of the user it names, the keys above among them. A user of
+		// another environment has none in the caller's: 0 suspended, nothing crosses.
+		{method: "POST", path: "/v1/users/{user}/tokens/deactivate", agent: all(403, 403, 403), admin: all(200, 200, 200)},
 	}
 
 	planned := 0

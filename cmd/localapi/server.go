@@ -58,6 +58,9 @@ type Config struct {
 	// IdleTimeout is how long an execution environment goes without a call before it is shut
 	// down; 0 means DefaultIdleTimeout, a negative value never.
 	IdleTimeout time.Duration
+	// Parameters overrides template parameters' defaults, as `sam deploy
+	// --parameter-overrides` does (tests shorten caches with it).
+	Parameters map[string]string
 }
 
 // Defaults of the functions' scaling.
@@ -87,10 +90,12 @@ type Server struct {
 	// concurrency and idleTimeout are Config's, defaults applied.
 	concurrency int
 	idleTimeout time.Duration
-	http        *http.Server
-	failed      chan error
-	cancel      context.CancelFunc // ends builds and starts still under way
-	closeOnce   sync.Once
+	// parameters overrides the template's parameter defaults (Config.Parameters).
+	parameters map[string]string
+	http       *http.Server
+	failed     chan error
+	cancel     context.CancelFunc // ends builds and starts still under way
+	closeOnce  sync.Once
 }
 
 // Start provisions the emulator (restoring the stored data unless cfg.Fresh), starts building
@@ -124,7 +129,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			ln.Close()
 		}
 	}()
-	plain, err := samtemplate.Load(s.template, samtemplate.Options{})
+	s.parameters = cfg.Parameters
+	plain, err := samtemplate.Load(s.template, samtemplate.Options{Parameters: cfg.Parameters})
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +200,7 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 // loadApp reads the template again with the emulator's table and secret in place of the
 // template's, as CloudFormation would resolve the !Refs.
 func (s *Server) loadApp() (err error) {
-	s.app, err = samtemplate.Load(s.template, samtemplate.Options{Refs: map[string]string{
+	s.app, err = samtemplate.Load(s.template, samtemplate.Options{Parameters: s.parameters, Refs: map[string]string{
 		samtemplate.TableResource:  s.res.TableName,
 		samtemplate.SecretResource: s.res.SecretARN,
 	}})
@@ -231,6 +237,9 @@ func (s *Server) handler() (http.Handler, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.app.Functions[ownerLeftFunction] != nil {
+		s.idp.OnDisable(s.disableUser)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(idpPath+"/", http.StripPrefix(idpPath, s.idp))

@@ -19,5 +19,6 @@ func main() {
 		os.Exit(1)
 	}
 	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, deps.Config.AuthCacheTTL, deps.Now)
+	auth.PolicyTTL = deps.Config.PolicyCacheTTL
 	lambda.Start(auth.Handler(deps.Log))
 }

@@ -32,6 +32,8 @@ const (
 	Roll
 	// RevokePreviousKey ends a rolled token's grace early.
 	RevokePreviousKey
+	// Transfer hands a token to another user: administrators only, their own tokens included.
+	Transfer
 )
 
 // Principal is a signed-in dashboard user.
@@ -52,6 +54,12 @@ func (p Principal) Check(a Action, o Owner) error {
 	if o.EnvironmentID != p.EnvironmentID {
 		return ErrNotFound
 	}
+	if a == Transfer && !p.Admin {
+		if o.UserID == p.UserID {
+			return ErrAdminRequired
+		}
+		return ErrNotFound
+	}
 	if o.UserID == p.UserID {
 		return nil
 	}
@@ -60,6 +68,15 @@ func (p Principal) Check(a Action, o Owner) error {
 	}
 	if a == Reveal || a == Roll {
 		return ErrOwnerOnly
+	}
+	return nil
+}
+
+// CheckAdmin decides whether p may do what only an administrator of the environment may: set the
+// policy, suspend all of a user's tokens.
+func (p Principal) CheckAdmin() error {
+	if !p.Admin {
+		return ErrAdminRequired
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/apitokens/apitokens/shared/apikey"
 	"github.com/apitokens/apitokens/shared/authorizer"
@@ -46,14 +47,60 @@ type fixture struct {
 	mu     sync.Mutex
 	now    time.Time
 	logs   bytes.Buffer
+	// reads counts GetItem calls by the kind of item read: "KEY" (a key's lookup item) or
+	// "POLICY" (an environment's policy).
+	reads *itemReads
+}
+
+// itemReads counts GetItem calls by the kind of item they read.
+type itemReads struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *itemReads) option() func(*aws.Config) {
+	return func(cfg *aws.Config) {
+		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("countReads",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if get, ok := in.Parameters.(*dynamodb.GetItemInput); ok {
+						kind := "other"
+						if pk, ok := get.Key["pk"].(*ddbtypes.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, "KEY#") {
+							kind = "KEY"
+						} else if sk, ok := get.Key["sk"].(*ddbtypes.AttributeValueMemberS); ok && sk.Value == "POLICY" {
+							kind = "POLICY"
+						}
+						r.mu.Lock()
+						if r.n == nil {
+							r.n = map[string]int{}
+						}
+						r.n[kind]++
+						r.mu.Unlock()
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	}
+}
+
+func (r *itemReads) count(kind string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n[kind]
+}
+
+func (r *itemReads) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n = nil
 }
 
 const memoryTTL = 5 * time.Second
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{t: t, calls: &emulatortest.Calls{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	f.env = emulatortest.New(t, f.calls.Option())
+	f := &fixture{t: t, calls: &emulatortest.Calls{}, reads: &itemReads{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	f.env = emulatortest.New(t, f.calls.Option(), f.reads.option())
 	f.format, _ = apikey.NewFormat(apikey.DefaultPrefix)
 	f.store = tokenstore.New(f.env.DB, f.env.TableName, f.clock)
 	f.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN, f.clock)
@@ -99,6 +146,7 @@ func (f *fixture) mint(typ tokenstore.Type, user string, expires *time.Time) (to
 		f.t.Fatal(err)
 	}
 	f.calls.Reset()
+	f.reads.reset()
 	return tok, key
 }
 
@@ -121,6 +169,7 @@ func (f *fixture) call(header string) (events.APIGatewayV2CustomAuthorizerSimple
 func (f *fixture) expect(header string, allowed bool, getItems int) events.APIGatewayV2CustomAuthorizerSimpleResponse {
 	f.t.Helper()
 	f.calls.Reset()
+	f.reads.reset()
 	resp, err := f.call(header)
 	if err != nil {
 		f.t.Fatalf("authorizer failed: %v", err)
@@ -128,8 +177,10 @@ func (f *fixture) expect(header string, allowed bool, getItems int) events.APIGa
 	if resp.IsAuthorized != allowed {
 		f.t.Errorf("isAuthorized = %v, want %v", resp.IsAuthorized, allowed)
 	}
-	if got := f.calls.Count("DynamoDB.GetItem"); got != getItems {
-		f.t.Errorf("GetItem calls = %d, want %d (%s)", got, getItems, f.calls)
+	// One GetItem of the key's lookup item per uncached key; the environment's policy, read at
+	// most once per PolicyTTL, is counted apart (TestPolicyReads).
+	if got := f.calls.Count("DynamoDB.GetItem") - f.reads.count("POLICY"); got != getItems || f.reads.count("KEY") != getItems {
+		f.t.Errorf("GetItem calls of keys = %d (%d of lookup items), want %d (%s)", got, f.reads.count("KEY"), getItems, f.calls)
 	}
 	return resp
 }
@@ -177,7 +228,8 @@ func TestAllowsAndCaches(t *testing.T) {
 	f := newFixture(t)
 	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
 	resp := f.expect("Bearer "+key, true, 1)
-	want := map[string]any{"tokenId": tok.ID, "tokenName": "Zapier Sync", "type": "user", "userId": "ann", "environmentId": "env-1", "scope": "user"}
+	want := map[string]any{"tokenId": tok.ID, "tokenName": "Zapier Sync", "type": "user", "userId": "ann", "environmentId": "env-1", "scope": "user",
+		"permissions": "null", "allowedCidrs": "null"}
 	for k, v := range want {
 		if resp.Context[k] != v {
 			t.Errorf("context %s = %v, want %v", k, resp.Context[k], v)
@@ -400,7 +452,7 @@ func TestRotationReachesACopyHoldingTheOldRing(t *testing.T) {
 	f.expect("Bearer "+oldKey, true, 1) // this copy now holds the ring of k1 alone
 	f.rotate("k2")
 	// Another copy, started after the rotation, makes a key under k2.
-	newer := &fixture{t: t, env: f.env, calls: &emulatortest.Calls{}, store: f.store, format: f.format, now: f.clock()}
+	newer := &fixture{t: t, env: f.env, calls: &emulatortest.Calls{}, reads: &itemReads{}, store: f.store, format: f.format, now: f.clock()}
 	newer.keys = keyring.NewSource(f.env.Secrets, f.env.SecretARN, f.clock)
 	_, newKey := newer.mint(tokenstore.TypeUser, "ann", nil)
 

@@ -16,11 +16,7 @@ func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIG
 	function := functionName()
 	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 		start := time.Now()
-		header := ""
-		if len(req.IdentitySource) > 0 {
-			header = req.IdentitySource[0]
-		}
-		d, err := a.Check(ctx, header)
+		d, err := a.Authorize(ctx, callOf(req))
 		attrs := []slog.Attr{
 			slog.String("function", "authorizer"),
 			slog.String("requestId", req.RequestContext.RequestID),
@@ -52,4 +48,15 @@ func outcome(d Decision) string {
 		return OutcomeAllowed
 	}
 	return OutcomeRefused
+}
+
+// callOf is the call a request asks about: the Authorization header (from the headers, or the
+// first identity source), the route and the gateway's source address, never a header the caller
+// could set such as X-Forwarded-For.
+func callOf(req events.APIGatewayV2CustomAuthorizerV2Request) Call {
+	header := req.Headers["authorization"]
+	if header == "" && len(req.IdentitySource) > 0 {
+		header = req.IdentitySource[0]
+	}
+	return Call{Header: header, Route: req.RouteKey, SourceIP: req.RequestContext.HTTP.SourceIP}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -77,7 +78,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 	coldRoute := func() {
 		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 	}
-	var id, key, adminKey string
+	var id, key, adminKey, restricted, handedOver string
 	steps := []struct {
 		name string
 		cold func()
@@ -88,25 +89,25 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 			c := a.do(ann, "POST", "/v1/tokens", `{"name":"x"}`)
 			id, key = c.str("id"), c.str("key")
 			return c.status
-		}, "DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"}, // +1: the policy
 		{"create", nil, func() int {
 			c := a.do(adam, "POST", "/v1/tokens", `{"name":"office","type":"admin"}`)
 			adminKey = c.str("key")
 			return c.status
-		}, "DynamoDB.TransactWriteItems=1"},
+		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"create, idempotent", nil, func() int {
 			return a.doWith(ann, "POST", "/v1/tokens", `{"name":"z"}`, "idempotency-key", "k").status
-		}, "DynamoDB.TransactWriteItems=1"},
+		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"create, repeat", nil, func() int {
 			r := a.doWith(ann, "POST", "/v1/tokens", `{"name":"z"}`, "idempotency-key", "k")
 			if r.headers["idempotent-replayed"] != "true" {
 				return 500
 			}
 			return r.status
-		}, "DynamoDB.GetItem=2 DynamoDB.PutItem=1 DynamoDB.TransactWriteItems=1"},
-		{"list", cold, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.Query=1"},
-		{"list, a next page", cold, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
-		{"get", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1"},
+		}, "DynamoDB.GetItem=3 DynamoDB.PutItem=1 DynamoDB.TransactWriteItems=1"},
+		{"list", cold, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
+		{"list, a next page", cold, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
+		{"get", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=2"},
 		{"rename", cold, func() int { return a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":"y"}`).status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"reveal", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "").status }, "DynamoDB.GetItem=1 DynamoDB.PutItem=1 SecretsManager.GetSecretValue=1"},
 		{"reveal", nil, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "").status }, "DynamoDB.GetItem=1 DynamoDB.PutItem=1"},
@@ -115,7 +116,9 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"activate", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/activate", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"audit", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/audit", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
 		{"audit, a next page", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/audit?limit=1", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
-		{"authorize", cold, func() int { return a.keyDo(key, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=1 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
+		// A key's check: one GetItem of its lookup item; the first key of an environment in a
+		// copy of the authorizer also reads the environment's policy, once per PolicyTTL.
+		{"authorize (the key, and the environment's policy)", cold, func() int { return a.keyDo(key, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=2 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
 		{"authorize, cached", nil, func() int { return a.keyDo(key, "GET", "/v1/me", "").status }, ""},
 		{"receive hook", nil, func() int { return a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`).status }, "DynamoDB.TransactWriteItems=1"},
 		{"receive hook, idempotent", nil, func() int {
@@ -129,7 +132,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 DynamoDB.UpdateItem=1"},
 		{"list hooks", nil, func() int { return a.keyDo(key, "GET", "/v1/hooks/events", "").status }, "DynamoDB.Query=1"},
 		{"list hooks, a next page", coldRoute, func() int { return a.keyDo(key, "GET", "/v1/hooks/events?limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
-		{"authorize, a key of the oldest version", cold, func() int { return a.keyDo(oldKey, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=1 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
+		{"authorize, a key of the oldest version (and the policy)", cold, func() int { return a.keyDo(oldKey, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=2 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
 		{"authorize, a key nobody made (refused)", cold, func() int {
 			if r := a.keyDo(unknownKey, "GET", "/v1/me", ""); r.status != 403 {
 				return 500
@@ -142,15 +145,37 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 			}
 			return 200
 		}, ""},
+		{"authorize, a restricted key (and the policy: no key before it was allowed here)", func() {
+			restricted = a.create(ann, `{"name":"r","permissions":["hooks:read"],"allowedCidrs":["54.86.9.0/24"]}`).str("key")
+		}, func() int { return a.keyDo(restricted, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=2 DynamoDB.UpdateItem=1"},
+		{"authorize, a restricted key refused for its permission", nil, func() int {
+			if r := a.keyDo(restricted, "POST", "/v1/hooks/zapier", `{"a":1}`); r.status != 403 {
+				return 500
+			}
+			return 200
+		}, ""},
+		{"authorize, the policy due again", func() { a.advance(authorizer.DefaultPolicyTTL) }, func() int {
+			return a.keyDo(restricted, "GET", "/v1/me", "").status
+		}, "DynamoDB.GetItem=2"},
+		{"authorize, the policy still in memory", func() { a.advance(authorizer.DefaultPolicyTTL - time.Second) }, func() int {
+			a.keyDo(restricted, "GET", "/v1/me", "") // reads the key again, the policy not yet
+			return a.keyDo(restricted, "GET", "/v1/me", "").status
+		}, "DynamoDB.GetItem=1"},
 		{"roll", cold, func() int {
 			r := a.do(ann, "POST", "/v1/tokens/"+id+"/roll", `{"gracePeriodSeconds":60}`)
 			key = r.str("key")
 			return r.status
-		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
 		{"revoke previous key", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/previous-key/revoke", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"report a leak, malformed", cold, func() int { return a.signed(reportOf("cbk_short")).status }, ""},
 		{"report a leak", cold, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
 		{"report a leak again", nil, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2"},
+		{"transfer", func() { handedOver = a.create(ann, `{"name":"t"}`).str("id"); coldRoute() }, func() int {
+			return a.do(adam, "POST", "/v1/tokens/"+handedOver+"/transfer", `{"userId":"carl"}`).status
+		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		{"deactivate a user's tokens", nil, func() int { return a.do(adam, "POST", "/v1/users/carl/tokens/deactivate", "").status }, "DynamoDB.Query=1 DynamoDB.TransactWriteItems=1"},
+		{"get the policy", nil, func() int { return a.do(ann, "GET", "/v1/policy", "").status }, "DynamoDB.GetItem=1"},
+		{"set the policy", nil, func() int { return a.do(adam, "PUT", "/v1/policy", `{}`).status }, "DynamoDB.PutItem=1"},
 		{"delete", cold, func() int { return a.do(ann, "DELETE", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 	}
 	for _, s := range steps {

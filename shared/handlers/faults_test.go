@@ -575,8 +575,10 @@ func TestFaultsDuringAuthorize(t *testing.T) {
 			// Nothing was cached: the next call, fault lifted, reads the table and is allowed.
 			a.calls.Reset()
 			again, err := auth.Check(context.Background(), "Bearer "+key)
-			if err != nil || !again.Allowed || again.Cached || a.calls.Count("DynamoDB.GetItem") != 1 {
-				t.Errorf("after the fault: allowed %v, cached %v, err %v, calls %s; want allowed from one GetItem", again.Allowed, again.Cached, err, a.calls)
+			// One GetItem of the key, and one of the environment's policy unless the policy was
+			// read before the fault.
+			if n := a.calls.Count("DynamoDB.GetItem"); err != nil || !again.Allowed || again.Cached || n < 1 || n > 2 {
+				t.Errorf("after the fault: allowed %v, cached %v, err %v, calls %s; want allowed from one GetItem of the key (and the policy)", again.Allowed, again.Cached, err, a.calls)
 			}
 			t.Logf("%s: refused with an error; the fault hit %d attempt(s); nothing cached", c.name, hits)
 		})

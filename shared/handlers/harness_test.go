@@ -93,6 +93,9 @@ func checkPermissions() ([]string, error) {
 		if f.Authorizer {
 			callers = append(callers, authorizerCaller)
 		}
+		if len(callers) == 0 {
+			callers = []string{f.ID} // a function events other than routes call, by its logical id
+		}
 		need := map[samtemplate.Grant]bool{}
 		for _, c := range callers {
 			maps.Copy(need, used[c])
@@ -142,6 +145,8 @@ type api struct {
 	calls  *emulatortest.Calls
 	mu     sync.Mutex
 	now    time.Time
+	// lastDecision is the key authorizer's decision on the last keyDo.
+	lastDecision authorizer.Decision
 }
 
 type syncBuffer struct {
@@ -179,21 +184,25 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		t.Fatal(err)
 	}
 	a.routes = map[string]func(context.Context, httpapi.Request) (httpapi.Response, error){
-		"POST /v1/tokens":                          handlers.CreateToken(a.deps),
-		"GET /v1/tokens":                           handlers.ListTokens(a.deps),
-		"GET /v1/tokens/{id}":                      handlers.GetToken(a.deps),
-		"PATCH /v1/tokens/{id}":                    handlers.RenameToken(a.deps),
-		"POST /v1/tokens/{id}/reveal":              handlers.RevealToken(a.deps),
-		"POST /v1/tokens/{id}/deactivate":          handlers.DeactivateToken(a.deps),
-		"POST /v1/tokens/{id}/activate":            handlers.ActivateToken(a.deps),
-		"DELETE /v1/tokens/{id}":                   handlers.DeleteToken(a.deps),
-		"GET /v1/tokens/{id}/audit":                handlers.TokenAudit(a.deps),
-		"POST /v1/tokens/{id}/roll":                handlers.RollToken(a.deps),
-		"POST /v1/tokens/{id}/previous-key/revoke": handlers.RevokePreviousKey(a.deps),
-		"POST /v1/secret-scanning/github":          handlers.ReportLeaks(a.deps, scanner(t).keys()),
-		"GET /v1/me":                               handlers.Me(a.deps),
-		"POST /v1/hooks/{source}":                  handlers.ReceiveHook(a.deps),
-		"GET /v1/hooks/events":                     handlers.ListHookEvents(a.deps),
+		"POST /v1/tokens":                           handlers.CreateToken(a.deps),
+		"GET /v1/tokens":                            handlers.ListTokens(a.deps),
+		"GET /v1/tokens/{id}":                       handlers.GetToken(a.deps),
+		"PATCH /v1/tokens/{id}":                     handlers.RenameToken(a.deps),
+		"POST /v1/tokens/{id}/reveal":               handlers.RevealToken(a.deps),
+		"POST /v1/tokens/{id}/deactivate":           handlers.DeactivateToken(a.deps),
+		"POST /v1/tokens/{id}/activate":             handlers.ActivateToken(a.deps),
+		"DELETE /v1/tokens/{id}":                    handlers.DeleteToken(a.deps),
+		"GET /v1/tokens/{id}/audit":                 handlers.TokenAudit(a.deps),
+		"POST /v1/tokens/{id}/roll":                 handlers.RollToken(a.deps),
+		"POST /v1/tokens/{id}/previous-key/revoke":  handlers.RevokePreviousKey(a.deps),
+		"POST /v1/secret-scanning/github":           handlers.ReportLeaks(a.deps, scanner(t).keys()),
+		"GET /v1/me":                                handlers.Me(a.deps),
+		"POST /v1/hooks/{source}":                   handlers.ReceiveHook(a.deps),
+		"GET /v1/hooks/events":                      handlers.ListHookEvents(a.deps),
+		"POST /v1/tokens/{id}/transfer":             handlers.TransferToken(a.deps),
+		"POST /v1/users/{userId}/tokens/deactivate": handlers.DeactivateUserTokens(a.deps),
+		"GET /v1/policy":                            handlers.GetPolicy(a.deps),
+		"PUT /v1/policy":                            handlers.PutPolicy(a.deps),
 	}
 	for route, h := range a.routes {
 		a.routes[route] = func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -371,6 +380,7 @@ var routePatterns = []string{
 	"/v1/tokens", "/v1/me", "/v1/hooks/events", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal",
 	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/hooks/{source}",
 	"/v1/tokens/{id}/roll", "/v1/tokens/{id}/previous-key/revoke", "/v1/secret-scanning/github",
+	"/v1/policy", "/v1/tokens/{id}/transfer", "/v1/users/{userId}/tokens/deactivate",
 }
 
 func (a *api) match(method, path string) (string, map[string]string) {

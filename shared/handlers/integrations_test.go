@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/apitokens/apitokens/shared/authorizer"
 	"os"
 	"slices"
 	"strings"
@@ -35,16 +36,19 @@ func (a *api) keyDo(key, method, target, body string, headers ...string) reply {
 // keyDoOn is keyDo starting from the request req; headers come in name, value pairs.
 func (a *api) keyDoOn(req httpapi.Request, key, method, target, body string, headers ...string) reply {
 	a.t.Helper()
-	d, err := a.auth.Check(asAuthorizer(context.Background()), "Bearer "+key)
+	a.aim(&req, method, target, body)
+	d, err := a.auth.Authorize(asAuthorizer(context.Background()), authorizer.Call{
+		Header: "Bearer " + key, Route: req.RouteKey, SourceIP: req.RequestContext.HTTP.SourceIP,
+	})
 	if err != nil {
 		a.t.Fatalf("authorizer failed: %v", err)
 	}
+	a.lastDecision = d
 	if !d.Allowed {
 		return reply{status: 403, raw: `{"message":"Forbidden"}`, body: map[string]any{"message": "Forbidden"}}
 	}
 	req.RequestContext.Authorizer.JWT = nil
 	req.RequestContext.Authorizer.Lambda = d.Context
-	a.aim(&req, method, target, body)
 	req.Headers["authorization"] = "Bearer " + key
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Headers[headers[i]] = headers[i+1]
@@ -62,8 +66,8 @@ func TestMe(t *testing.T) {
 	}{{user, "ann", "user", "user"}, {admin, "adam", "admin", "environment"}} {
 		r := a.keyDo(c.token.str("key"), "GET", "/v1/me", "")
 		want := map[string]any{"tokenId": c.token.str("id"), "tokenName": c.token.str("name"), "type": c.typ,
-			"userId": c.user, "environmentId": "env-1", "scope": c.scp}
-		if r.status != 200 || len(r.body) != len(want) {
+			"userId": c.user, "environmentId": "env-1", "scope": c.scp, "permissions": nil, "allowedCidrs": nil}
+		if r.status != 200 || len(r.body) != len(want) || !strings.Contains(r.raw, `"permissions":null`) {
 			t.Fatalf("me = %d %s", r.status, r.shown())
 		}
 		for k, v := range want {

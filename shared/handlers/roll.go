@@ -10,6 +10,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/access"
 	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/policy"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
@@ -51,6 +52,14 @@ func RollToken(d *service.Deps) httpapi.Handler {
 		p, t, err := load(ctx, d, req, access.Roll)
 		if err != nil {
 			return httpapi.Response{}, err
+		}
+		// A new key for a token outside the policy would start it anew: it must comply first.
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if c := pol.Assess(policyToken(t)); !c.Compliant {
+			return httpapi.Response{}, policy.Violation(*c.Reason)
 		}
 		next, key, err := newKey(ctx, d, t)
 		if err != nil {

@@ -13,14 +13,17 @@ import (
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/shared/policy"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
 type createRequest struct {
-	Name      *string `json:"name"`
-	Type      *string `json:"type"`
-	ExpiresAt *string `json:"expiresAt"`
+	Name         *string         `json:"name"`
+	Type         *string         `json:"type"`
+	ExpiresAt    *string         `json:"expiresAt"`
+	Permissions  json.RawMessage `json:"permissions"`
+	AllowedCIDRs json.RawMessage `json:"allowedCidrs"`
 }
 
 type createdView struct {
@@ -37,9 +40,11 @@ var (
 // it: the fields as they were understood (the name trimmed, the type defaulted, the expiry in
 // UTC), so that requests which make the same token are the same request.
 type createCanonical struct {
-	Name      string `json:"name"`
-	Type      string `json:"type"`
-	ExpiresAt string `json:"expiresAt"`
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	ExpiresAt    string   `json:"expiresAt"`
+	Permissions  []string `json:"permissions"`
+	AllowedCIDRs []string `json:"allowedCidrs"`
 
 	expires *time.Time // ExpiresAt as a time, nil for none
 }
@@ -69,13 +74,20 @@ func CreateToken(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := enforce(pol, t, now, ruleLifetime, rulePermissions, ruleAddresses); err != nil {
+			return httpapi.Response{}, err
+		}
 		if idemKey == "" {
 			if err := d.Store.Create(ctx, t, d.Config.TokenLimit, actor(req, p.UserID)); err != nil {
 				return httpapi.Response{}, err
 			}
-			return created(t, key, now), nil
+			return created(t, key, pol, now), nil
 		}
-		return createIdempotent(ctx, d, actor(req, p.UserID), t, key, in, idemKey, now)
+		return createIdempotent(ctx, d, actor(req, p.UserID), t, key, in, idemKey, pol, now)
 	})
 }
 
@@ -107,7 +119,16 @@ func parseCreate(req httpapi.Request, now time.Time) (createCanonical, error) {
 		}
 		expires = &at
 	}
-	return createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires), expires: expires}, nil
+	perms, err := parsePermissions(in.Permissions)
+	if err != nil {
+		return createCanonical{}, err
+	}
+	cidrs, err := parseCIDRs(in.AllowedCIDRs)
+	if err != nil {
+		return createCanonical{}, err
+	}
+	return createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires), expires: expires,
+		Permissions: perms, AllowedCIDRs: cidrs}, nil
 }
 
 // newToken makes the token that in asks for, owned by p: a new key, sealed under the ring's
@@ -117,6 +138,10 @@ func newToken(ctx context.Context, d *service.Deps, p access.Principal, in creat
 		ID: ids.New(ids.Token, now), Name: in.Name, Type: tokenstore.Type(in.Type), Status: tokenstore.StatusActive,
 		UserID: p.UserID, EnvironmentID: p.EnvironmentID, CreatedBy: p.UserID,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: in.expires,
+		Permissions: in.Permissions, AllowedCIDRs: in.AllowedCIDRs, OwnerRole: tokenstore.RoleAgent,
+	}
+	if p.Admin {
+		t.OwnerRole = tokenstore.RoleAdmin
 	}
 	k, key, err := newKey(ctx, d, t)
 	if err != nil {
@@ -128,7 +153,7 @@ func newToken(ctx context.Context, d *service.Deps, p access.Principal, in creat
 
 // createIdempotent stores t under an Idempotency-Key, remembering the request in. A repeat of
 // the same request answers the token the first one made instead.
-func createIdempotent(ctx context.Context, d *service.Deps, by tokenstore.Actor, t tokenstore.Token, key string, in createCanonical, idemKey string, now time.Time) (httpapi.Response, error) {
+func createIdempotent(ctx context.Context, d *service.Deps, by tokenstore.Actor, t tokenstore.Token, key string, in createCanonical, idemKey string, pol policy.Policy, now time.Time) (httpapi.Response, error) {
 	canonical, err := json.Marshal(in)
 	if err != nil {
 		return httpapi.Response{}, fmt.Errorf("create token: %w", err)
@@ -139,7 +164,7 @@ func createIdempotent(ctx context.Context, d *service.Deps, by tokenstore.Actor,
 		return httpapi.Response{}, err
 	}
 	if !replayed {
-		return created(t, key, now), nil
+		return created(t, key, pol, now), nil
 	}
 	// The caller made this token with this request: like reveal, its owner gets the key back
 	// from the stored ciphertext, and like reveal that leaves an audit record. The key made for
@@ -150,14 +175,14 @@ func createIdempotent(ctx context.Context, d *service.Deps, by tokenstore.Actor,
 	if err := d.Store.RecordAudit(ctx, got, tokenstore.ActionReveal, by); err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := created(got, key, now)
+	resp := created(got, key, pol, now)
 	resp.Headers["idempotent-replayed"] = "true"
 	return resp, nil
 }
 
 // created is the answer to a create: the token with its key, where it lives, and never cached.
-func created(t tokenstore.Token, key string, now time.Time) httpapi.Response {
-	return httpapi.JSON(http.StatusCreated, createdView{tokenView: viewOf(t, now), Key: key},
+func created(t tokenstore.Token, key string, pol policy.Policy, now time.Time) httpapi.Response {
+	return httpapi.JSON(http.StatusCreated, createdView{tokenView: assessedViewOf(t, pol, now), Key: key},
 		append([]string{"location", "/v1/tokens/" + t.ID}, noStore...)...)
 }
 
@@ -228,10 +253,14 @@ func ListTokens(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
 		now := d.Now()
 		out := listView{Items: make([]tokenView, 0, len(page.Tokens))}
 		for _, t := range page.Tokens {
-			out.Items = append(out.Items, viewOf(t, now))
+			out.Items = append(out.Items, assessedViewOf(t, pol, now))
 		}
 		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
 			return httpapi.Response{}, err
@@ -306,39 +335,15 @@ func sessionAndID(d *service.Deps, req httpapi.Request) (access.Principal, strin
 // GetToken is GET /v1/tokens/{id}.
 func GetToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("get", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		_, t, err := load(ctx, d, req, access.Read)
+		p, t, err := load(ctx, d, req, access.Read)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
-	})
-}
-
-type renameRequest struct {
-	Name *string `json:"name"`
-}
-
-// RenameToken is PATCH /v1/tokens/{id}: edit the name.
-func RenameToken(d *service.Deps) httpapi.Handler {
-	return httpapi.Handle("rename", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		var in renameRequest
-		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
-			return httpapi.Response{}, err
-		}
-		name, err := cleanName(in.Name)
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		p, t, err := load(ctx, d, req, access.Rename)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if name != t.Name {
-			if t, err = d.Store.Rename(ctx, t, name, actor(req, p.UserID)); err != nil {
-				return httpapi.Response{}, err
-			}
-		}
-		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+		return httpapi.JSON(http.StatusOK, assessedViewOf(t, pol, d.Now())), nil
 	})
 }
 

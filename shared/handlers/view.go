@@ -10,6 +10,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
+	"github.com/apitokens/apitokens/shared/policy"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
@@ -30,6 +31,12 @@ type tokenView struct {
 	PreviousKey *previousKeyView `json:"previousKey"`
 	// Leak says where a secret scanner found the key; null unless it did.
 	Leak *leakView `json:"leak"`
+	// Permissions is null for full access; AllowedCIDRs null for anywhere.
+	Permissions  []string `json:"permissions"`
+	AllowedCIDRs []string `json:"allowedCidrs"`
+	// Policy says whether the token is inside its environment's policy, where the answer read
+	// the policy (get, list, create, edit, roll).
+	Policy *policy.Compliance `json:"policy,omitempty"`
 }
 
 type previousKeyView struct {
@@ -50,7 +57,22 @@ func viewOf(t tokenstore.Token, now time.Time) tokenView {
 		CreatedAt: apiTime(t.CreatedAt), UpdatedAt: apiTime(t.UpdatedAt),
 		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt),
 		PreviousKey: previousOf(t, now), Leak: leakOf(t),
+		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs,
 	}
+}
+
+// assessedViewOf is viewOf with whether the token is inside the policy pol.
+func assessedViewOf(t tokenstore.Token, pol policy.Policy, now time.Time) tokenView {
+	v := viewOf(t, now)
+	c := pol.Assess(policyToken(t))
+	v.Policy = &c
+	return v
+}
+
+// policyToken is what the policy looks at in t.
+func policyToken(t tokenstore.Token) policy.Token {
+	return policy.Token{Agent: t.Agent(), Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs,
+		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
 }
 
 // previousOf is the previous key as the API shows it: only while its grace runs at now.

@@ -100,6 +100,10 @@ type Caller struct {
 	UserID        string `json:"userId"`
 	EnvironmentID string `json:"environmentId"`
 	Scope         string `json:"scope"`
+	// Permissions is null for full access, else the permissions the key holds (write implies
+	// read); AllowedCIDRs is null for anywhere, else where calls must come from.
+	Permissions  []string `json:"permissions"`
+	AllowedCIDRs []string `json:"allowedCidrs"`
 }
 
 // Scopes a key reaches.
@@ -123,5 +127,31 @@ func KeyCaller(req Request) (Caller, error) {
 	if c.TokenID == "" || c.UserID == "" || c.EnvironmentID == "" || (c.Scope != ScopeUser && c.Scope != ScopeEnvironment) {
 		return Caller{}, errNoKey
 	}
+	// The authorizer hands lists over as JSON text; a list that does not read is refused, never
+	// taken as full access.
+	var ok bool
+	if c.Permissions, ok = contextList(ctx["permissions"]); !ok {
+		return Caller{}, errNoKey
+	}
+	if c.AllowedCIDRs, ok = contextList(ctx["allowedCidrs"]); !ok {
+		return Caller{}, errNoKey
+	}
 	return c, nil
+}
+
+// contextList reads a list the key authorizer put in its context as JSON text: absent (a context
+// from before lists were kept) or "null" is nil.
+func contextList(v any) ([]string, bool) {
+	s, isString := v.(string)
+	switch {
+	case v == nil || s == "null":
+		return nil, true
+	case !isString:
+		return nil, false
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(s), &list); err != nil || list == nil {
+		return nil, false
+	}
+	return list, true
 }

@@ -31,6 +31,9 @@ type Config struct {
 	TokenLimit   int    // TOKEN_LIMIT, default 50
 	Claims       httpapi.ClaimNames
 	AuthCacheTTL time.Duration // AUTH_CACHE_TTL in seconds, default 5 (the key authorizer only)
+	// PolicyCacheTTL is POLICY_CACHE_TTL in seconds, default 55 (the key authorizer only): how
+	// long it keeps an environment's policy.
+	PolicyCacheTTL time.Duration
 }
 
 // ConfigFromEnv reads Config through getenv (os.Getenv in a function).
@@ -57,6 +60,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.AuthCacheTTL = time.Duration(ttl) * time.Second
+	policyTTL, err := positiveInt(getenv, "POLICY_CACHE_TTL", 55)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.PolicyCacheTTL = time.Duration(policyTTL) * time.Second
 	if _, err := apikey.NewFormat(cfg.KeyPrefix); err != nil {
 		return Config{}, fmt.Errorf("config: KEY_PREFIX: %w", err)
 	}

@@ -84,6 +84,13 @@ type tokenItem struct {
 	LeakURL          string `dynamodbav:"leakUrl,omitempty"`
 	LeakSource       string `dynamodbav:"leakSource,omitempty"`
 	LeakReportedAt   string `dynamodbav:"leakReportedAt,omitempty"`
+
+	// Permissions and AllowedCIDRs: absent for nil (full access, anywhere); an empty list is
+	// stored as one.
+	Permissions  []string `dynamodbav:"permissions,omitempty"`
+	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
+	OwnerRole    string   `dynamodbav:"ownerRole,omitempty"`
+	Revision     int      `dynamodbav:"rev,omitempty"`
 }
 
 func newTokenItem(t Token) tokenItem {
@@ -96,6 +103,7 @@ func newTokenItem(t Token) tokenItem {
 		CreatedAt: formatTime(t.CreatedAt), UpdatedAt: formatTime(t.UpdatedAt),
 		LastUsedAt: formatOptTime(t.LastUsedAt), ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyHash: t.KeyHash, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
+		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs, OwnerRole: string(t.OwnerRole), Revision: t.Revision,
 	}
 }
 
@@ -107,6 +115,7 @@ func (it tokenItem) token() (Token, error) {
 		CreatedAt: r.at("createdAt", it.CreatedAt), UpdatedAt: r.at("updatedAt", it.UpdatedAt),
 		LastUsedAt: r.opt("lastUsedAt", it.LastUsedAt), ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
 		KeyVersion: it.KeyVersion, KeyHash: it.KeyHash, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
+		Permissions: it.Permissions, AllowedCIDRs: it.AllowedCIDRs, OwnerRole: Role(it.OwnerRole), Revision: it.Revision,
 	}
 	if it.PrevKeyExpiresAt != "" {
 		t.PreviousKey = &PreviousKey{Hint: it.PrevHint, ExpiresAt: r.at("prevKeyExpiresAt", it.PrevKeyExpiresAt),
@@ -137,6 +146,12 @@ type keyItem struct {
 	// GraceEndsAt is set on a previous key's lookup item only: the key stops at that time.
 	GraceEndsAt string `dynamodbav:"graceEndsAt,omitempty"`
 	TTL         int64  `dynamodbav:"ttl,omitempty"`
+	// The token's permissions, allowlist, owner role and creation, kept in step with the token
+	// item by every write, so that the authorizer decides from this one item.
+	Permissions  []string `dynamodbav:"permissions,omitempty"`
+	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
+	OwnerRole    string   `dynamodbav:"ownerRole,omitempty"`
+	CreatedAt    string   `dynamodbav:"createdAt,omitempty"`
 }
 
 func newKeyItem(t Token) keyItem {
@@ -145,6 +160,8 @@ func newKeyItem(t Token) keyItem {
 		TokenID: t.ID, Name: t.Name, Type: string(t.Type), Status: string(t.Status),
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC,
+		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs, OwnerRole: string(t.OwnerRole),
+		CreatedAt: formatTime(t.CreatedAt),
 	}
 }
 
@@ -154,6 +171,10 @@ func (it keyItem) record() (KeyRecord, error) {
 		TokenID: it.TokenID, Name: it.Name, Type: Type(it.Type), Status: Status(it.Status),
 		UserID: it.UserID, EnvironmentID: it.EnvironmentID, ExpiresAt: r.opt("expiresAt", it.ExpiresAt),
 		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, GraceEndsAt: r.opt("graceEndsAt", it.GraceEndsAt),
+		Permissions: it.Permissions, AllowedCIDRs: it.AllowedCIDRs, OwnerRole: Role(it.OwnerRole),
+	}
+	if created := r.opt("createdAt", it.CreatedAt); created != nil {
+		rec.CreatedAt = *created
 	}
 	if r.err != nil {
 		return KeyRecord{}, fmt.Errorf("key of token %s: %w", it.TokenID, r.err)

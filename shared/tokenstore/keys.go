@@ -27,6 +27,11 @@ const (
 	kindDeliveryIdem   = "delivery-idempotency"
 	// kindPreviousKey is the lookup item of a rolled token's previous key during its grace.
 	kindPreviousKey = "previousKey"
+	// kindPolicy is an environment's token policy; kindUserEnvironment says a user holds or held
+	// a token in an environment, so that the tokens of a user who left can be found from the
+	// user alone.
+	kindPolicy          = "policy"
+	kindUserEnvironment = "user-environment"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -41,6 +46,8 @@ var ItemKinds = []ItemKind{
 	{kindDelivery, "webhook delivery (30 days)", "HOOKS#<environment>#<user>", "EVT#<id>", "HOOKS#<environment>", "EVT#<id>", "", ""},
 	{kindDeliverySource, "the same delivery under its source (30 days)", "HOOKSRC#<environment>#<user>#<source>", "EVT#<id>", "HOOKSRC#<environment>#<source>", "EVT#<id>", "", ""},
 	{kindDeliveryIdem, "idempotency record of a delivery (30 days)", "IDEM#<environment>#<user>#<source>#<SHA-256 of the key>", "IDEM", "", "", "", ""},
+	{kindPolicy, "the environment's token policy", "ENV#<environment>", "POLICY", "", "", "", ""},
+	{kindUserEnvironment, "an environment where a user holds or held tokens", "USER#<user>", "ENV#<environment>", "", "", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no
@@ -54,6 +61,7 @@ func auditPK(env, tokenID string) string   { return "AUDIT#" + env + "#" + token
 func keyPK(hash []byte) string             { return "KEY#" + base64.RawURLEncoding.EncodeToString(hash) }
 func idemSK(user, keySum string) string    { return "IDEM#" + user + "#" + keySum }
 func hooksPK(env, user string) string      { return "HOOKS#" + env + "#" + user }
+func userPK(user string) string            { return "USER#" + user }
 func hooksEnvPK(env string) string         { return "HOOKS#" + env }
 func eventSK(id string) string             { return "EVT#" + id }
 func hookSourcePK(env, user, source string) string {
@@ -67,4 +75,5 @@ func deliveryIdemPK(env, user, source, keySum string) string {
 const (
 	keySK          = "KEY"
 	deliveryIdemSK = "IDEM"
+	policySK       = "POLICY"
 )

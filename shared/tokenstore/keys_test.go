@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apitokens/apitokens/shared/policy"
 )
 
 // The table of item kinds in docs/storage.md is ItemKinds, row for row.
@@ -53,16 +55,19 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())
 	byUser, bySource := deliveryItems(Delivery{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Source: "<source>"}, time.Now())
 	ti, ki, pki := newTokenItem(tok), newKeyItem(tok), previousKeyItem(tok, time.Now())
+	pol, ue := newPolicyItem("<environment>", policy.Default(), time.Now(), Actor{}), userEnvironmentItem("<user>", "<environment>")
 	written := map[string][7]string{
-		kindToken:          {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
-		kindKey:            {ki.Kind, ki.PK, ki.SK},
-		kindPreviousKey:    {pki.Kind, pki.PK, pki.SK},
-		kindCount:          {kindCount, envPK("<environment>"), countSK("<user>")},
-		kindAudit:          {audit.Kind, audit.PK, "<audit id>"},
-		kindIdem:           {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},
-		kindDelivery:       {byUser.Kind, byUser.PK, byUser.SK, byUser.GSI1PK, byUser.GSI1SK},
-		kindDeliverySource: {bySource.Kind, bySource.PK, bySource.SK, bySource.GSI1PK, bySource.GSI1SK},
-		kindDeliveryIdem:   {kindDeliveryIdem, deliveryIdemPK("<environment>", "<user>", "<source>", "<SHA-256 of the key>"), deliveryIdemSK},
+		kindToken:           {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
+		kindKey:             {ki.Kind, ki.PK, ki.SK},
+		kindPreviousKey:     {pki.Kind, pki.PK, pki.SK},
+		kindCount:           {kindCount, envPK("<environment>"), countSK("<user>")},
+		kindAudit:           {audit.Kind, audit.PK, "<audit id>"},
+		kindIdem:            {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},
+		kindDelivery:        {byUser.Kind, byUser.PK, byUser.SK, byUser.GSI1PK, byUser.GSI1SK},
+		kindDeliverySource:  {bySource.Kind, bySource.PK, bySource.SK, bySource.GSI1PK, bySource.GSI1SK},
+		kindDeliveryIdem:    {kindDeliveryIdem, deliveryIdemPK("<environment>", "<user>", "<source>", "<SHA-256 of the key>"), deliveryIdemSK},
+		kindPolicy:          {pol.Kind, pol.PK, pol.SK},
+		kindUserEnvironment: {ue.Kind, ue.PK, ue.SK},
 	}
 	if len(written) != len(ItemKinds) {
 		t.Fatalf("got %d kinds written, want %d listed", len(written), len(ItemKinds))

@@ -112,9 +112,9 @@ func (s *Store) rollItems(t, next Token, grace time.Duration, actor Actor) (*tx,
 		set = removePrevious(set)
 	}
 	// The lookup items are written whole from t, so t must still be as stored: the same key,
-	// status and name (an expiry never changes).
+	// status, name, and revision (permissions, addresses, owner); an expiry never changes.
 	cond := sameKey(t).And(expression.Name("status").Equal(expression.Value(t.Status)),
-		expression.Name("name").Equal(expression.Value(t.Name)))
+		expression.Name("name").Equal(expression.Value(t.Name)), sameRevision(t))
 	b := s.tx().update(tokenKey(t), set, &cond).put(newKeyItem(next), absent())
 	if next.PreviousKey != nil {
 		// The old key's lookup item is replaced by the previous key's, in the same place.

@@ -70,7 +70,7 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 	b := s.tx().put(newTokenItem(t), absent()).put(newKeyItem(t), absent()).
 		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			expression.Add(count, expression.Value(1)).Set(expression.Name("kind"), expression.Value(kindCount)), &underLimit).
-		put(audit, nil)
+		put(audit, nil).put(userEnvironmentItem(t.UserID, t.EnvironmentID), nil)
 	record := b.putIdem(t, idem, now)
 	items, err := b.items()
 	if err != nil {
@@ -378,33 +378,23 @@ func setStatus(upd expression.UpdateBuilder, t Token, to Status) expression.Upda
 		Set(expression.Name("gsi2pk"), expression.Value(statusPK(t.EnvironmentID, to)))
 }
 
-// Rename changes a token's name on the token and its lookup item, with an audit record. A token
-// deleted meanwhile gives ErrNotFound and is not brought back.
+// Rename changes a token's name on the token and its lookup items, with an audit record (Edit
+// with the name alone). A token deleted meanwhile gives ErrNotFound and is not brought back.
 func (s *Store) Rename(ctx context.Context, t Token, name string, actor Actor) (Token, error) {
-	now := s.now()
-	setName := expression.Set(expression.Name("name"), expression.Value(name))
-	b := s.tx().
-		update(tokenKey(t), setName.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), ptr(sameKey(t))).
-		update(lookupKey(t), expression.Set(expression.Name("name"), expression.Value(name)), exists()).
-		put(s.newAuditItem(t, ActionRename, actor, map[string]string{"from": t.Name, "to": name}), nil)
-	items, err := s.withPrevious(b, t, expression.Set(expression.Name("name"), expression.Value(name)), now).items()
-	if err == nil {
-		err = s.transact(ctx, items...)
-	}
-	if errors.Is(err, ErrNotFound) {
-		err = s.raced(ctx, t, "rename")
-	}
-	if err != nil {
-		return Token{}, fmt.Errorf("rename token %s: %w", t.ID, err)
-	}
-	t.Name, t.UpdatedAt = name, now.UTC().Truncate(time.Second)
-	return t, nil
+	next := t
+	next.Name = name
+	return s.Edit(ctx, t, next, actor)
 }
 
 // SetStatus deactivates or activates a token. Both are idempotent: a token already in the wanted
 // status is returned as it is, without a write or an audit record. Activating an expired token
 // gives ErrExpired.
 func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) (Token, error) {
+	return s.setStatus(ctx, t, to, actor, nil)
+}
+
+// setStatus is SetStatus with detail for the audit record.
+func (s *Store) setStatus(ctx context.Context, t Token, to Status, actor Actor, detail map[string]string) (Token, error) {
 	now := s.now()
 	if to == StatusActive && t.Expired(now) {
 		return Token{}, ErrExpired // whether or not it was ever deactivated: it cannot be active
@@ -428,7 +418,7 @@ func (s *Store) SetStatus(ctx context.Context, t Token, to Status, actor Actor) 
 	b := s.tx().
 		update(tokenKey(t), setStatus(expression.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))), t, to), &cond).
 		update(lookupKey(t), expression.Set(status, expression.Value(to)), exists()).
-		put(s.newAuditItem(t, action, actor, nil), nil)
+		put(s.newAuditItem(t, action, actor, detail), nil)
 	items, err := s.withPrevious(b, t, expression.Set(status, expression.Value(to)), now).items()
 	if err == nil {
 		err = s.transact(ctx, items...)

@@ -76,6 +76,37 @@ type Token struct {
 	PreviousKey *PreviousKey
 	// Leak is set when a secret scanner reported the key in public; nil otherwise.
 	Leak *Leak
+
+	// Permissions is nil for full access (all the token's type allows), or the permissions of
+	// the catalogue it holds (shared/permission), sorted; an empty list holds none.
+	Permissions []string
+	// AllowedCIDRs is nil for calls from anywhere, or the prefixes calls must come from.
+	AllowedCIDRs []string
+	// OwnerRole is the owner's role when the token was made; "" on tokens stored before it was
+	// kept, and after a transfer (see Token.Agent).
+	OwnerRole Role
+	// Revision counts the changes of what the lookup items copy from the token besides its
+	// status (name, permissions, allowed addresses, owner); a change made from a stale read
+	// fails on it.
+	Revision int
+}
+
+// Role is what the owner of a token was when the policy last looked: an agent or an admin.
+type Role string
+
+// Roles.
+const (
+	RoleAgent Role = "agent"
+	RoleAdmin Role = "admin"
+)
+
+// Agent reports whether the environment's policy treats the token as an agent's: its owner was
+// an agent when it was made, or that is not known and it is a User token (an Admin token is
+// only ever made by an admin).
+func (t Token) Agent() bool { return agentToken(t.OwnerRole, t.Type) }
+
+func agentToken(role Role, typ Type) bool {
+	return role == RoleAgent || (role == "" && typ != TypeAdmin)
 }
 
 // Expired reports whether the token's expiry has passed at now.
@@ -105,7 +136,16 @@ type KeyRecord struct {
 	KeyMAC        []byte
 	// GraceEndsAt is set when the key is a rolled token's previous key: it works until then.
 	GraceEndsAt *time.Time
+	// Permissions, AllowedCIDRs and OwnerRole are the token's (Token); CreatedAt is zero on
+	// lookup items stored before it was kept.
+	Permissions  []string
+	AllowedCIDRs []string
+	OwnerRole    Role
+	CreatedAt    time.Time
 }
+
+// Agent reports whether the environment's policy treats the key's token as an agent's.
+func (k KeyRecord) Agent() bool { return agentToken(k.OwnerRole, k.Type) }
 
 // Usable reports whether the key may be used at now: active, not expired, and, for a previous
 // key, within its grace.
@@ -131,6 +171,11 @@ const (
 	ActionRevokePreviousKey Action = "revoke_previous_key"
 	// ActionLeak records a key reported in public by a secret scanner, and where.
 	ActionLeak Action = "leak"
+	// ActionEdit records a change of permissions or allowed addresses (and of the name with
+	// them); a change of the name alone is ActionRename.
+	ActionEdit Action = "edit"
+	// ActionTransfer records a token handed to another user of its environment.
+	ActionTransfer Action = "transfer"
 )
 
 // Actor is who did something, and from where.

@@ -61,21 +61,25 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		got[r.Key()] = r.Function + " " + r.Authorizer
 	}
 	want := map[string]string{
-		"POST /v1/tokens":                          "CreateTokenFunction Session",
-		"GET /v1/tokens":                           "ListTokensFunction Session",
-		"GET /v1/tokens/{id}":                      "GetTokenFunction Session",
-		"PATCH /v1/tokens/{id}":                    "RenameTokenFunction Session",
-		"POST /v1/tokens/{id}/reveal":              "RevealTokenFunction Session",
-		"POST /v1/tokens/{id}/deactivate":          "DeactivateTokenFunction Session",
-		"POST /v1/tokens/{id}/activate":            "ActivateTokenFunction Session",
-		"DELETE /v1/tokens/{id}":                   "DeleteTokenFunction Session",
-		"GET /v1/tokens/{id}/audit":                "TokenAuditFunction Session",
-		"GET /v1/me":                               "MeFunction ApiKey",
-		"POST /v1/hooks/{source}":                  "ReceiveHookFunction ApiKey",
-		"GET /v1/hooks/events":                     "ListHookEventsFunction ApiKey",
-		"POST /v1/tokens/{id}/roll":                "RollTokenFunction Session",
-		"POST /v1/tokens/{id}/previous-key/revoke": "RevokePreviousKeyFunction Session",
-		"POST /v1/secret-scanning/github":          "ReportLeakFunction ", // public: its signature authenticates it
+		"POST /v1/tokens":                           "CreateTokenFunction Session",
+		"GET /v1/tokens":                            "ListTokensFunction Session",
+		"GET /v1/tokens/{id}":                       "GetTokenFunction Session",
+		"PATCH /v1/tokens/{id}":                     "RenameTokenFunction Session",
+		"POST /v1/tokens/{id}/reveal":               "RevealTokenFunction Session",
+		"POST /v1/tokens/{id}/deactivate":           "DeactivateTokenFunction Session",
+		"POST /v1/tokens/{id}/activate":             "ActivateTokenFunction Session",
+		"DELETE /v1/tokens/{id}":                    "DeleteTokenFunction Session",
+		"GET /v1/tokens/{id}/audit":                 "TokenAuditFunction Session",
+		"GET /v1/me":                                "MeFunction ApiKey",
+		"POST /v1/hooks/{source}":                   "ReceiveHookFunction ApiKey",
+		"GET /v1/hooks/events":                      "ListHookEventsFunction ApiKey",
+		"POST /v1/tokens/{id}/roll":                 "RollTokenFunction Session",
+		"POST /v1/tokens/{id}/previous-key/revoke":  "RevokePreviousKeyFunction Session",
+		"POST /v1/secret-scanning/github":           "ReportLeakFunction ", // public: its signature authenticates it
+		"POST /v1/tokens/{id}/transfer":             "TransferTokenFunction Session",
+		"POST /v1/users/{userId}/tokens/deactivate": "DeactivateUserTokensFunction Session",
+		"GET /v1/policy":                            "GetPolicyFunction Session",
+		"PUT /v1/policy":                            "PutPolicyFunction Session",
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -96,7 +100,7 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 	}
 	key := app.LambdaAuthorizers["ApiKey"]
 	if key == nil || key.Function != "AuthorizerFunction" || key.ResultTTL != 5*time.Second ||
-		!slices.Equal(key.IdentityHeaders, []string{"Authorization"}) {
+		!slices.Equal(key.IdentityHeaders, []string{"Authorization"}) || !slices.Equal(key.IdentityContext, []string{"routeKey", "identity.sourceIp"}) {
 		t.Errorf("ApiKey authorizer = %+v, want AuthorizerFunction, 5s, [Authorization]", key)
 	}
 	if got := app.Parameters["EnvironmentClaim"]; got != "custom:environment_id" {

@@ -23,7 +23,10 @@ type LambdaAuthorizer struct {
 	// Function is the logical id of the authorizer's function.
 	Function string
 	// IdentityHeaders are the request headers that form the identity source.
-	IdentityHeaders       []string
+	IdentityHeaders []string
+	// IdentityContext are the context variables that form the rest of it, as SAM's Identity
+	// Context names them ("routeKey" for $context.routeKey).
+	IdentityContext       []string
 	ResultTTL             time.Duration
 	PayloadFormatVersion  string
 	EnableSimpleResponses bool
@@ -51,6 +54,7 @@ type authorizerDoc struct {
 	EnableSimpleResponses          bool   `json:"EnableSimpleResponses"`
 	Identity                       *struct {
 		Headers          []string `json:"Headers"`
+		Context          []string `json:"Context"`
 		ReauthorizeEvery any      `json:"ReauthorizeEvery"`
 	} `json:"Identity"`
 }
@@ -91,7 +95,7 @@ func (app *App) addAuthorizers(api *serverless.HttpApi) error {
 			}
 			ttl := 300 // SAM's default ReauthorizeEvery
 			if d.Identity != nil {
-				a.IdentityHeaders = d.Identity.Headers
+				a.IdentityHeaders, a.IdentityContext = d.Identity.Headers, d.Identity.Context
 				if d.Identity.ReauthorizeEvery != nil {
 					if ttl, err = strconv.Atoi(scalar(d.Identity.ReauthorizeEvery)); err != nil {
 						return fmt.Errorf("authorizer %s: ReauthorizeEvery: %w", name, err)

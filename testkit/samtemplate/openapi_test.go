@@ -31,7 +31,7 @@ var oasSchemeFor = map[string]string{
 var oasMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // oasCodeSources are the folders whose Go code answers problem codes.
-var oasCodeSources = []string{"shared/fault", "shared/httpapi", "shared/handlers", "shared/access", "shared/cursor", "shared/tokenstore"}
+var oasCodeSources = []string{"shared/fault", "shared/httpapi", "shared/handlers", "shared/access", "shared/cursor", "shared/tokenstore", "shared/permission", "shared/cidr", "shared/policy"}
 
 // oasErrorfPattern finds the codes the code answers: Errorf(http.StatusX, "code", ...),
 // Errorf(400, "code", ...), fault.New(...) alike, and fault.Domain("text", http.StatusX, "code",
@@ -289,6 +289,8 @@ func checkOpenAPI(path string, routes map[string]string, codes map[string]map[in
 				add("operation %s: security got %v, want [%s] (the route's authorizer is %s)", k, gotSchemes, wantScheme, authorizer)
 			case obj(schemes[wantScheme]) == nil:
 				add("operation %s: security names %s, which components.securitySchemes does not define", k, wantScheme)
+			case wantScheme == "apiKey":
+				checkPermission(k, op, obj(obj(schemes["apiKey"])["x-permissions"]), add)
 			}
 		}
 		responses := obj(op["responses"])
@@ -345,6 +347,27 @@ func checkOpenAPI(path string, routes map[string]string, codes map[string]map[in
 		}
 	}
 	return problems
+}
+
+// checkPermission checks that a key-guarded operation names the one permission of the catalogue
+// (x-permissions of the apiKey scheme) it needs, or none and says x-any-key: the key authorizer
+// reads its route table from these (shared/permission).
+func checkPermission(k string, op, catalogue map[string]any, add func(string, ...any)) {
+	var scopes []any
+	for _, req := range list(op["security"]) {
+		scopes = append(scopes, list(obj(req)["apiKey"])...)
+	}
+	anyKey, _ := op["x-any-key"].(bool)
+	switch {
+	case len(scopes) == 0 && !anyKey:
+		add("operation %s: the key authorizer guards it, but it names no permission (and no x-any-key: true)", k)
+	case len(scopes) > 1 || (len(scopes) == 1 && anyKey):
+		add("operation %s: names permissions %v and x-any-key %v, want one permission or x-any-key", k, scopes, anyKey)
+	case len(scopes) == 1:
+		if name, _ := scopes[0].(string); catalogue[name] == nil {
+			add("operation %s: names permission %v, which the apiKey scheme's x-permissions does not define", k, scopes[0])
+		}
+	}
 }
 
 // oasFixture is what the checks compare openapi.yaml with.
@@ -441,6 +464,12 @@ func TestOpenAPICatchesBrokenDocuments(t *testing.T) {
 		{"key route with session", func(t *testing.T, doc map[string]any) {
 			at(t, doc, "paths", "/v1/me", "get")["security"] = []any{map[string]any{"session": []any{}}}
 		}, "operation GET /v1/me: security got [session], want [apiKey]"},
+		{"key route without a permission", func(t *testing.T, doc map[string]any) {
+			at(t, doc, "paths", "/v1/hooks/events", "get")["security"] = []any{map[string]any{"apiKey": []any{}}}
+		}, "operation GET /v1/hooks/events: the key authorizer guards it, but it names no permission"},
+		{"key route with an undefined permission", func(t *testing.T, doc map[string]any) {
+			at(t, doc, "paths", "/v1/hooks/{source}", "post")["security"] = []any{map[string]any{"apiKey": []any{"deals:write"}}}
+		}, "operation POST /v1/hooks/{source}: names permission deals:write, which the apiKey scheme's x-permissions does not define"},
 		{"management route with key", func(t *testing.T, doc map[string]any) {
 			at(t, doc, "paths", "/v1/tokens/{id}/reveal", "post")["security"] = []any{map[string]any{"apiKey": []any{}}}
 		}, "operation POST /v1/tokens/{id}/reveal: security got [apiKey], want [session]"},

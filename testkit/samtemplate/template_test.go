@@ -80,6 +80,8 @@ var checks = []check{
 	{"hosted domain", checkHostedDomain},
 	{"retained", checkRetained},
 	{"authorizer update", checkAuthorizerUpdate},
+	{"key authorizer identity", checkKeyIdentity},
+	{"owner left", checkOwnerLeft},
 }
 
 func runChecks(p *parsed) []string {
@@ -280,7 +282,7 @@ func checkRoutes(p *parsed) []string {
 				continue
 			}
 			switch {
-			case path == "/v1/tokens" || strings.HasPrefix(path, "/v1/tokens/"):
+			case path == "/v1/tokens" || strings.HasPrefix(path, "/v1/tokens/") || path == "/v1/policy" || strings.HasPrefix(path, "/v1/users/"):
 				if authorizer["JwtConfiguration"] == nil {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want the JWT authorizer (a management route)", where, name))
 				}
@@ -289,7 +291,7 @@ func checkRoutes(p *parsed) []string {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want %s, the Lambda authorizer of %s (an integration route)", where, name, apiKeyAuthorizer, authorizerFuncRef))
 				}
 			default:
-				problems = append(problems, where+": neither a management route (/v1/tokens...) nor an integration route (/v1/me, /v1/hooks/...)")
+				problems = append(problems, where+": neither a management route (/v1/tokens..., /v1/policy, /v1/users/...) nor an integration route (/v1/me, /v1/hooks/...)")
 			}
 		}
 	}
@@ -439,6 +441,12 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 		{"route on an implicit API", func(t *testing.T, raw map[string]any) {
 			delete(dig(t, raw, "Resources", "GetTokenFunction", "Properties", "Events", "Api", "Properties"), "ApiId")
 		}, "GetTokenFunction: event Api (GET /v1/tokens/{id}): ApiId null is not an HttpApi"},
+		{"key authorizer cache without the route", func(t *testing.T, raw map[string]any) {
+			dig(t, raw, "Resources", "Api", "Properties", "Auth", "Authorizers", "ApiKey", "Identity")["Context"] = []any{"identity.sourceIp"}
+		}, "identity context got [identity.sourceIp], want $context.routeKey among them"},
+		{"owner left without deletes", func(t *testing.T, raw map[string]any) {
+			dig(t, raw, "Resources", "OwnerLeftFunction", "Properties", "Events", "UserLeft", "Properties", "Pattern", "detail")["eventName"] = []any{"AdminDisableUser"}
+		}, "rule's eventName got [AdminDisableUser], want AdminDeleteUser among them"},
 		{"integration route on the JWT authorizer", func(t *testing.T, raw map[string]any) {
 			delete(dig(t, raw, "Resources", "MeFunction", "Properties", "Events", "Api", "Properties"), "Auth")
 		}, "MeFunction: event Api (GET /v1/me): authorizer got Session, want ApiKey"},

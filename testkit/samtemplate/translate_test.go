@@ -128,7 +128,7 @@ func TestSAMTranslation(t *testing.T) {
 		key := obj(obj(schemes["ApiKey"])["x-amazon-apigateway-authorizer"])
 		if key["type"] != "request" || key["authorizerPayloadFormatVersion"] != "2.0" || key["enableSimpleResponses"] != true ||
 			show(key["authorizerResultTtlInSeconds"]) != `{"Ref":"AuthorizerResultTtl"}` ||
-			show(key["identitySource"]) != `["$request.header.Authorization"]` ||
+			show(key["identitySource"]) != `["$request.header.Authorization","$context.routeKey","$context.identity.sourceIp"]` ||
 			!strings.Contains(show(key["authorizerUri"]), `{"Fn::GetAtt":["AuthorizerFunction","Arn"]}`) {
 			t.Errorf("ApiKey authorizer got %s, want a 2.0 simple-response request authorizer on AuthorizerFunction, cached AuthorizerResultTtl", show(key))
 		}
@@ -178,6 +178,14 @@ func TestSAMTranslation(t *testing.T) {
 		invoked := map[string][]string{}
 		for _, id := range byType["AWS::Lambda::Permission"] {
 			p := obj(obj(res[id])["Properties"])
+			// The one function an EventBridge rule calls: its rule alone may (docs/permissions.md).
+			if id == "OwnerLeftFunctionUserLeftPermission" {
+				if p["Action"] != "lambda:InvokeFunction" || p["Principal"] != "events.amazonaws.com" ||
+					show(p["SourceArn"]) != `{"Fn::GetAtt":["OwnerLeftFunctionUserLeft","Arn"]}` {
+					t.Errorf("%s: %s, want lambda:InvokeFunction by events.amazonaws.com from its rule", id, show(p))
+				}
+				continue
+			}
 			if p["Action"] != "lambda:InvokeFunction" || p["Principal"] != "apigateway.amazonaws.com" {
 				t.Errorf("%s: %s, want lambda:InvokeFunction by apigateway.amazonaws.com", id, show(p))
 				continue

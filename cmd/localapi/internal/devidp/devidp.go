@@ -1,6 +1,7 @@
 package devidp
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net/http"
@@ -24,11 +26,55 @@ const JWKSPath = "/.well-known/jwks.json"
 
 // Provider signs sessions with one RSA key and publishes it.
 type Provider struct {
-	issuer string
-	key    *rsa.PrivateKey
-	kid    string
-	login  *login
+	issuer  string
+	key     *rsa.PrivateKey
+	kid     string
+	login   *login
+	disable func(ctx context.Context, user string) (string, error)
 }
+
+// DisablePath is where, under the issuer, a user is disabled: the local stand-in for Cognito's
+// AdminDisableUser, which the deployed stack answers by suspending the user's tokens.
+const DisablePath = "/users/disable"
+
+// OnDisable makes DisablePath serve a form to disable a user, and call f with the user's id when
+// it is sent; f says what it did.
+func (p *Provider) OnDisable(f func(ctx context.Context, user string) (string, error)) {
+	p.disable = f
+}
+
+// serveDisable answers DisablePath: a form (GET), or a user disabled (POST user=<id>).
+func (p *Provider) serveDisable(w http.ResponseWriter, r *http.Request) {
+	if p.disable == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, disableForm)
+		return
+	}
+	user := r.PostFormValue("user")
+	if !namePattern.MatchString(user) {
+		http.Error(w, "user: 1 to 64 of A-Z a-z 0-9 . _ @ -", http.StatusBadRequest)
+		return
+	}
+	done, err := p.disable(r.Context(), user)
+	if err != nil {
+		http.Error(w, "disable "+user+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"user": user, "disabled": true, "result": json.RawMessage(done)})
+}
+
+const disableForm = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Disable a user</title></head>
+<body><main><h1>Disable a user</h1>
+<p>As an administrator disabling a user in the identity provider: every token the user holds is suspended.</p>
+<form method="post"><label>User <input name="user" required pattern="[A-Za-z0-9._@-]{1,64}"></label>
+<button type="submit">Disable</button></form></main></body></html>
+`
 
 // New returns a provider that issues tokens as issuer with key.
 func New(issuer string, key *rsa.PrivateKey) *Provider {
@@ -139,6 +185,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			p.login.token(w, r)
 		}
+		return
+	case DisablePath:
+		p.serveDisable(w, r)
 		return
 	case JWKSPath:
 		doc = map[string]any{"keys": []JWK{PublicJWK(&p.key.PublicKey, p.kid)}}

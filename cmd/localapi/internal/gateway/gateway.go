@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -101,6 +102,11 @@ func New(cfg Config) (*Gateway, error) {
 		g.jwt[name] = jwtAuthorizer{header: header, verifier: v}
 	}
 	for name, a := range cfg.App.LambdaAuthorizers {
+		for _, c := range a.IdentityContext {
+			if _, ok := contextVariables[c]; !ok {
+				return nil, fmt.Errorf("authorizer %s: identity source $context.%s: the local run knows only %v", name, c, slices.Sorted(maps.Keys(contextVariables)))
+			}
+		}
 		g.lambda[name] = &lambdaAuthorizer{LambdaAuthorizer: a, cache: map[string]cachedResult{}}
 	}
 	for _, r := range cfg.App.Routes {
@@ -236,6 +242,10 @@ func (g *Gateway) authorizeLambda(ctx context.Context, a *lambdaAuthorizer, ev e
 		}
 		identity = append(identity, v)
 	}
+	// The source address is the connection's (buildEvent), never X-Forwarded-For.
+	for _, c := range a.IdentityContext {
+		identity = append(identity, contextVariables[c](ev))
+	}
 	key := strings.Join(identity, "\x00")
 	resp, cached := a.lookup(key, g.now())
 	if !cached {
@@ -264,6 +274,12 @@ func (g *Gateway) authorizeLambda(ctx context.Context, a *lambdaAuthorizer, ev e
 		ctxMap = map[string]any{}
 	}
 	return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctxMap}, nil, note
+}
+
+// contextVariables are the $context variables the local gateway offers as identity sources.
+var contextVariables = map[string]func(events.APIGatewayV2HTTPRequest) string{
+	"routeKey":          func(ev events.APIGatewayV2HTTPRequest) string { return ev.RequestContext.RouteKey },
+	"identity.sourceIp": func(ev events.APIGatewayV2HTTPRequest) string { return ev.RequestContext.HTTP.SourceIP },
 }
 
 func parseSimpleResponse(b []byte) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {

@@ -1,0 +1,291 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/apitokens/apitokens/shared/access"
+	"github.com/apitokens/apitokens/shared/cidr"
+	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/permission"
+	"github.com/apitokens/apitokens/shared/policy"
+	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
+)
+
+// isNull reports whether a field was sent as JSON null.
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// stringList reads a field that must be a list of strings.
+func stringList(raw json.RawMessage) ([]string, bool) {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, false
+	}
+	return list, true
+}
+
+// parsePermissions reads a request's permissions: absent or null is full access (nil).
+func parsePermissions(raw json.RawMessage) ([]string, error) {
+	if raw == nil || isNull(raw) {
+		return nil, nil
+	}
+	list, ok := stringList(raw)
+	if !ok {
+		return nil, permission.ErrInvalid
+	}
+	return permission.Parse(list)
+}
+
+// parseCIDRs reads a request's allowedCidrs: absent or null is anywhere (nil).
+func parseCIDRs(raw json.RawMessage) ([]string, error) {
+	if raw == nil || isNull(raw) {
+		return nil, nil
+	}
+	list, ok := stringList(raw)
+	if !ok {
+		return nil, cidr.ErrInvalid
+	}
+	return cidr.Parse(list)
+}
+
+// rule is one part of the policy a change is held to.
+type rule int
+
+const (
+	ruleLifetime rule = iota
+	rulePermissions
+	ruleAddresses
+)
+
+// enforce holds t, as a change would leave it at now, to the rules of pol: a lifetime or an
+// allowlist it breaks is 400 policy_violation, permissions an agent may not hold 403
+// permission_not_allowed, each naming the rule.
+func enforce(pol policy.Policy, t tokenstore.Token, now time.Time, rules ...rule) error {
+	for _, r := range rules {
+		switch r {
+		case ruleLifetime:
+			if why := pol.Lifetime(t.CreatedAt, t.ExpiresAt); why != "" {
+				return policy.Violation(why)
+			}
+		case rulePermissions:
+			if why := pol.Permissions(t.Agent(), t.Permissions); why != "" {
+				return policy.NotAllowed(why)
+			}
+		case ruleAddresses:
+			if why := pol.Addresses(t.AllowedCIDRs); why != "" {
+				return policy.Violation(why)
+			}
+		}
+	}
+	return nil
+}
+
+type editRequest struct {
+	Name         *string         `json:"name"`
+	Permissions  json.RawMessage `json:"permissions"`
+	AllowedCIDRs json.RawMessage `json:"allowedCidrs"`
+}
+
+var errEmptyEdit = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "Send at least one of name, permissions and allowedCidrs.")
+
+// RenameToken is PATCH /v1/tokens/{id}: edit any of the name, the permissions and the allowed
+// addresses. Permissions and addresses are held to the environment's policy; the name alone
+// needs no read of it.
+func RenameToken(d *service.Deps) httpapi.Handler {
+	return httpapi.Handle("rename", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		var in editRequest
+		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		if in.Name == nil && in.Permissions == nil && in.AllowedCIDRs == nil {
+			return httpapi.Response{}, errEmptyEdit
+		}
+		var name string
+		var err error
+		if in.Name != nil {
+			if name, err = cleanName(in.Name); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+		perms, err := parsePermissions(in.Permissions)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		cidrs, err := parseCIDRs(in.AllowedCIDRs)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		p, t, err := load(ctx, d, req, access.Rename)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		next, rules := t, []rule{}
+		if in.Name != nil {
+			next.Name = name
+		}
+		if in.Permissions != nil {
+			next.Permissions, rules = perms, append(rules, rulePermissions)
+		}
+		if in.AllowedCIDRs != nil {
+			next.AllowedCIDRs, rules = cidrs, append(rules, ruleAddresses)
+		}
+		now := d.Now()
+		if len(rules) == 0 {
+			if t, err = d.Store.Edit(ctx, t, next, actor(req, p.UserID)); err != nil {
+				return httpapi.Response{}, err
+			}
+			return httpapi.JSON(http.StatusOK, viewOf(t, now)), nil
+		}
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := enforce(pol, next, now, rules...); err != nil {
+			return httpapi.Response{}, err
+		}
+		if t, err = d.Store.Edit(ctx, t, next, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, assessedViewOf(t, pol, now)), nil
+	})
+}
+
+type transferRequest struct {
+	UserID *string `json:"userId"`
+}
+
+// TransferToken is POST /v1/tokens/{id}/transfer {"userId":…}: an administrator hands a token to
+// another user of the environment. The key does not change; it is sealed again for the new
+// owner, who alone may view it from then on.
+func TransferToken(d *service.Deps) httpapi.Handler {
+	return httpapi.Handle("transfer", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		var in transferRequest
+		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		if in.UserID == nil || !httpapi.ValidID(*in.UserID) {
+			return httpapi.Response{}, errInvalidUserID
+		}
+		p, t, err := load(ctx, d, req, access.Transfer)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if *in.UserID == t.UserID {
+			return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+		}
+		key, err := openKey(ctx, d.Keys, t)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		next := t
+		next.UserID = *in.UserID
+		v, err := d.Keys.Version(ctx, t.KeyVersion)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		sealed, err := v.Seal([]byte(key), keyAAD(next))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if t, err = d.Store.Transfer(ctx, t, next.UserID, sealed, d.Config.TokenLimit, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
+	})
+}
+
+type deactivatedView struct {
+	Deactivated int `json:"deactivated"`
+}
+
+// DeactivateUserTokens is POST /v1/users/{userId}/tokens/deactivate: an administrator suspends
+// every active token of one user of the environment, each recorded in its history.
+func DeactivateUserTokens(d *service.Deps) httpapi.Handler {
+	return httpapi.Handle("deactivateuser", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, err := session(d, req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		user := req.PathParameters["userId"]
+		if !httpapi.ValidID(user) {
+			return httpapi.Response{}, errInvalidUserID
+		}
+		if err := p.CheckAdmin(); err != nil {
+			return httpapi.Response{}, err
+		}
+		n, err := d.Store.DeactivateUser(ctx, p.EnvironmentID, user, "all tokens of the user deactivated by an administrator", actor(req, p.UserID))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, deactivatedView{Deactivated: n}), nil
+	})
+}
+
+// GetPolicy is GET /v1/policy: the environment's token policy, for anyone of it.
+func GetPolicy(d *service.Deps) httpapi.Handler {
+	return httpapi.Handle("getpolicy", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, err := session(d, req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		pol, err := d.Store.Policy(ctx, p.EnvironmentID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, pol), nil
+	})
+}
+
+type policyRequest struct {
+	MaxLifetimeDays     *int              `json:"maxLifetimeDays"`
+	AgentFullAccess     *bool             `json:"agentFullAccess"`
+	AgentPermissions    json.RawMessage   `json:"agentPermissions"`
+	RequireAllowedCIDRs *bool             `json:"requireAllowedCidrs"`
+	DefaultRateLimit    *policy.RateLimit `json:"defaultRateLimit"`
+	MaxRateLimit        *policy.RateLimit `json:"maxRateLimit"`
+}
+
+// PutPolicy is PUT /v1/policy: an administrator sets the environment's token policy whole; a
+// field left out takes its default (policy.Default). Tokens it leaves outside keep existing,
+// show "policy":{"compliant":false,…} and are refused by the key authorizer within 60 s.
+func PutPolicy(d *service.Deps) httpapi.Handler {
+	return httpapi.Handle("putpolicy", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		p, err := session(d, req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := p.CheckAdmin(); err != nil {
+			return httpapi.Response{}, err
+		}
+		var in policyRequest
+		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
+			return httpapi.Response{}, err
+		}
+		pol := policy.Default()
+		pol.MaxLifetimeDays, pol.DefaultRateLimit, pol.MaxRateLimit = in.MaxLifetimeDays, in.DefaultRateLimit, in.MaxRateLimit
+		if in.AgentFullAccess != nil {
+			pol.AgentFullAccess = *in.AgentFullAccess
+		}
+		if in.RequireAllowedCIDRs != nil {
+			pol.RequireAllowedCIDRs = *in.RequireAllowedCIDRs
+		}
+		if in.AgentPermissions != nil && !isNull(in.AgentPermissions) {
+			list, ok := stringList(in.AgentPermissions)
+			if !ok {
+				return httpapi.Response{}, permission.ErrInvalid
+			}
+			pol.AgentPermissions = list
+		}
+		if pol, err = policy.Check(pol); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := d.Store.PutPolicy(ctx, p.EnvironmentID, pol, actor(req, p.UserID)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, pol), nil
+	})
+}
