@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/apitokens/apitokens/shared/apikey"
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/tokenstore"
@@ -32,6 +33,7 @@ type Config struct {
 	TokenLimit   int    // TOKEN_LIMIT, default 50
 	Claims       httpapi.ClaimNames
 	AuthCacheTTL time.Duration // AUTH_CACHE_TTL in seconds, default 5 (the key authorizer only)
+	Webhooks     WebhookConfig // subscriptions and the events queue (webhooks.go)
 }
 
 // ConfigFromEnv reads Config through getenv (os.Getenv in a function).
@@ -58,6 +60,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.AuthCacheTTL = time.Duration(ttl) * time.Second
+	if cfg.Webhooks, err = webhookConfigFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	if _, err := apikey.NewFormat(cfg.KeyPrefix); err != nil {
 		return Config{}, fmt.Errorf("config: KEY_PREFIX: %w", err)
 	}
@@ -91,6 +96,8 @@ type Deps struct {
 	Format apikey.Format
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Events is the events queue; nil when the function publishes none (EVENTS_QUEUE_URL unset).
+	Events *eventqueue.Queue
 }
 
 // New builds Deps over the given AWS configuration, their clock now (time.Now in a function; the
@@ -109,6 +116,7 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger, now func() time.Time) 
 		Format: format,
 		Now:    now,
 		Log:    log,
+		Events: eventsQueue(cfg, awsCfg),
 	}, nil
 }
 

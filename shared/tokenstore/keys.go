@@ -25,6 +25,11 @@ const (
 	kindDeliveryIdem   = "delivery-idempotency"
 	// kindPreviousKey is the lookup item of a rolled token's previous key during its grace.
 	kindPreviousKey = "previousKey"
+
+	kindSubscription      = "subscription"
+	kindSubscriptionCount = "subscription-count"
+	kindAttempt           = "attempt"
+	kindExpiry            = "expiry"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -39,6 +44,10 @@ var ItemKinds = []ItemKind{
 	{kindDelivery, "webhook delivery (30 days)", "HOOKS#<environment>#<user>", "EVT#<id>", "HOOKS#<environment>", "EVT#<id>"},
 	{kindDeliverySource, "the same delivery under its source (30 days)", "HOOKSRC#<environment>#<user>#<source>", "EVT#<id>", "HOOKSRC#<environment>#<source>", "EVT#<id>"},
 	{kindDeliveryIdem, "idempotency record of a delivery (30 days)", "IDEM#<environment>#<user>#<source>#<SHA-256 of the key>", "IDEM", "", ""},
+	{kindSubscription, "webhook subscription of a token (an Admin token's gsi1pk has no user)", "SUBS#<environment>#<token id>", "SUB#<id>", "SUBEVT#<environment>#<event>#<user>", "SUB#<id>"},
+	{kindSubscriptionCount, "per-token subscription count (enforces the limit)", "SUBS#<environment>#<token id>", "COUNT", "", ""},
+	{kindAttempt, "delivery attempt of a subscription (30 days)", "ATTEMPTS#<environment>#<subscription id>", "<attempt id>", "", ""},
+	{kindExpiry, "a token under the day its key expires (until a week after)", "EXPIRES#<day>", "TOKEN#<environment>#<token id>", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no
@@ -61,7 +70,18 @@ func deliveryIdemPK(env, user, source, keySum string) string {
 	return "IDEM#" + env + "#" + user + "#" + source + "#" + keySum
 }
 
+func subscriptionsPK(env, tokenID string) string { return "SUBS#" + env + "#" + tokenID }
+func subscriptionSK(id string) string            { return "SUB#" + id }
+func subscribersPK(env, event, user string) string {
+	return "SUBEVT#" + env + "#" + event + "#" + user
+}
+func subscribersEnvPK(env, event string) string    { return "SUBEVT#" + env + "#" + event }
+func attemptsPK(env, subscriptionID string) string { return "ATTEMPTS#" + env + "#" + subscriptionID }
+func expiresPK(day string) string                  { return "EXPIRES#" + day }
+func expiresSK(env, tokenID string) string         { return "TOKEN#" + env + "#" + tokenID }
+
 const (
-	keySK          = "KEY"
-	deliveryIdemSK = "IDEM"
+	keySK               = "KEY"
+	deliveryIdemSK      = "IDEM"
+	subscriptionCountSK = "COUNT"
 )

@@ -76,6 +76,10 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		"POST /v1/tokens/{id}/roll":                "RollTokenFunction Session",
 		"POST /v1/tokens/{id}/previous-key/revoke": "RevokePreviousKeyFunction Session",
 		"POST /v1/secret-scanning/github":          "ReportLeakFunction ", // public: its signature authenticates it
+		"POST /v1/subscriptions":                   "CreateSubscriptionFunction ApiKey",
+		"GET /v1/subscriptions":                    "ListSubscriptionsFunction ApiKey",
+		"DELETE /v1/subscriptions/{id}":            "DeleteSubscriptionFunction ApiKey",
+		"GET /v1/subscriptions/{id}/attempts":      "SubscriptionAttemptsFunction ApiKey",
 	}
 	for k, w := range want {
 		if got[k] != w {

@@ -190,7 +190,7 @@ func checkPolicies(p *parsed) []string {
 				}
 				for _, r := range resources {
 					if !allowedResource(p.tmpl.GrantResource(r)) {
-						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, its %s index's ARN or the key ring secret", where, show(r), indexName))
+						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, its %s index's ARN, the key ring secret or the events queue", where, show(r), indexName))
 					}
 				}
 			}
@@ -204,7 +204,7 @@ func checkPolicies(p *parsed) []string {
 // secret (!Ref KeyRingSecret, the secret's ARN).
 func allowedResource(name string) bool {
 	return name == samtemplate.TableResource || name == samtemplate.TableResource+"/index/"+indexName ||
-		name == samtemplate.SecretResource
+		name == samtemplate.SecretResource || name == samtemplate.EventsQueueResource
 }
 
 // checkRoutes checks that every HttpApi route is on a template HttpApi and has an authorizer: the
@@ -279,7 +279,7 @@ func checkRoutes(p *parsed) []string {
 				if authorizer["JwtConfiguration"] == nil {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want the JWT authorizer (a management route)", where, name))
 				}
-			case path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/"):
+			case path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") || path == "/v1/subscriptions" || strings.HasPrefix(path, "/v1/subscriptions/"):
 				if name != apiKeyAuthorizer || getAtt(obj(authorizer["FunctionArn"])["Fn::GetAtt"]) != authorizerFuncRef {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want %s, the Lambda authorizer of %s (an integration route)", where, name, apiKeyAuthorizer, authorizerFuncRef))
 				}
