@@ -18,6 +18,7 @@ func (a *api) subscribe(key, body string) reply {
 func TestSubscriptions201(t *testing.T) {
 	a := newAPI(t, 50)
 	key := a.create(ann, `{"name":"Zapier"}`).str("key")
+	a.coldKeys()
 	r := a.subscribe(key, `{"targetUrl":"http://127.0.0.1:9/hook","event":"delivery.received","source":"zapier"}`)
 	if !strings.HasPrefix(r.str("secret"), "whsec_") || r.str("event") != "delivery.received" || r.body["source"] != "zapier" ||
 		r.headers["cache-control"] != "no-store" {
@@ -96,6 +97,7 @@ func TestSubscriptions409(t *testing.T) {
 	}
 	a.keyDo(key, "DELETE", "/v1/subscriptions/"+first, "")
 	a.subscribe(key, body)
+	a.coldKeys()
 	page := a.keyDo(key, "GET", "/v1/subscriptions?limit=2", "")
 	next, _ := page.body["nextCursor"].(string)
 	if len(page.body["items"].([]any)) != 2 || next == "" {

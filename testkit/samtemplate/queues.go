@@ -17,13 +17,16 @@ type Queue struct {
 	MaxReceiveCount int
 }
 
-// Queues returns the template's SQS queues, dead-letter queues first, so that a queue's
+// Queues returns the template's SQS queues (of those the code knows, the ones it has), dead-letter queues first, so that a queue's
 // dead-letter queue exists before it is created.
 func (t *Template) Queues() ([]Queue, error) {
 	var dlqs, others []Queue
 	resources := obj(t.raw["Resources"])
 	for _, id := range []string{EventsDeadLetterQueueResource, EventsQueueResource} {
 		r := obj(resources[id])
+		if r == nil {
+			continue // a template without events (the local run's test fixture)
+		}
 		if r["Type"] != "AWS::SQS::Queue" {
 			return nil, fmt.Errorf("template: %s is not an AWS::SQS::Queue", id)
 		}
