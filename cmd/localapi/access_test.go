@@ -84,6 +84,12 @@ func TestAccessMatrix(t *testing.T) {
 		{method: "GET", path: "/v1/me", userKey: all(200, 200, 200), adminKey: all(200, 200, 200)},
 		{method: "POST", path: "/v1/hooks/zapier?userId={user}", body: `{"event":"contact.created"}`, userKey: all(202, 403, 403), adminKey: all(202, 202, 404)},
 		{method: "GET", path: "/v1/hooks/events?userId={user}", userKey: all(200, 403, 403), adminKey: all(200, 200, 404)},
+		// Subscriptions belong to the key's token: any key may make and list its own, and reaches
+		// no other token's (sub_0… names none, so it answers 404 as another's would).
+		{method: "POST", path: "/v1/subscriptions", body: `{"targetUrl":"http://127.0.0.1:9/hook","event":"key.leaked"}`, userKey: all(201, 201, 201), adminKey: all(201, 201, 201)},
+		{method: "GET", path: "/v1/subscriptions", userKey: all(200, 200, 200), adminKey: all(200, 200, 200)},
+		{method: "DELETE", path: "/v1/subscriptions/sub_00000000000000000000000000", userKey: all(404, 404, 404), adminKey: all(404, 404, 404)},
+		{method: "GET", path: "/v1/subscriptions/sub_00000000000000000000000000/attempts", userKey: all(404, 404, 404), adminKey: all(404, 404, 404)},
 	}
 
 	cases := 0
