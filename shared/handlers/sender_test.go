@@ -44,7 +44,7 @@ type receiver struct {
 	got        []received
 }
 
-func newReceiver(t *testing.T, fails, failStatus int) *receiver {
+func newReceiver(t testing.TB, fails, failStatus int) *receiver {
 	r := &receiver{fails: fails, failStatus: failStatus}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
