@@ -156,7 +156,7 @@ func TestSAMTranslation(t *testing.T) {
 				routes++
 				sec := show(obj(op)["security"])
 				want := `"Session"`
-				if path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") {
+				if path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") || path == "/v1/subscriptions" || strings.HasPrefix(path, "/v1/subscriptions/") {
 					want = `"ApiKey"`
 				}
 				if !strings.Contains(sec, want) {
@@ -177,6 +177,15 @@ func TestSAMTranslation(t *testing.T) {
 		invoked := map[string][]string{}
 		for _, id := range byType["AWS::Lambda::Permission"] {
 			p := obj(obj(res[id])["Properties"])
+			// A scheduled function (the daily expiring-keys one) is invoked by its EventBridge
+			// rule, and by nothing else.
+			if p["Action"] == "lambda:InvokeFunction" && p["Principal"] == "events.amazonaws.com" {
+				rule, _ := strings.CutSuffix(getAtt(obj(p["SourceArn"])["Fn::GetAtt"]), ".Arn")
+				if obj(res[rule])["Type"] != "AWS::Events::Rule" {
+					t.Errorf("%s: %s, want the source to be an EventBridge rule of the stack", id, show(p))
+				}
+				continue
+			}
 			if p["Action"] != "lambda:InvokeFunction" || p["Principal"] != "apigateway.amazonaws.com" {
 				t.Errorf("%s: %s, want lambda:InvokeFunction by apigateway.amazonaws.com", id, show(p))
 				continue
