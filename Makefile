@@ -38,7 +38,7 @@ build: ## Build every function's bootstrap, for Lambda (linux/arm64) and for thi
 	@ls -l $(BUILD)/arm64/*/bootstrap | awk '{printf "%8.1f MiB  %s\n", $$5/1048576, $$9}'
 
 .PHONY: test
-test: venv ## Run every test; the tests start and stop the emulator themselves (the page's browser tests need Chromium)
+test: venv zapier-deps ## Run every test; the tests start and stop the emulator themselves (the page's browser tests need Chromium)
 	@$(call browser-note,will be SKIPPED)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...

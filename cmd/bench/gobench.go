@@ -18,7 +18,7 @@ var hotPaths = struct {
 	pattern  string
 }{
 	packages: []string{"./shared/authorizer", "./shared/handlers"},
-	pattern:  "^Benchmark(CheckWarm|CheckUncached|HandlerWarm|Create|ListPage|Reveal)$",
+	pattern:  "^Benchmark(CheckWarm|CheckUncached|HandlerWarm|Create|ListPage|Reveal|EventToSubscriber)$",
 }
 
 // runBenchmarks runs the hot-path benchmarks in the module at root, echoing go test's output to

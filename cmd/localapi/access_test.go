@@ -86,6 +86,12 @@ func TestAccessMatrix(t *testing.T) {
 		{method: "POST", path: "/v1/tokens/{id}/transfer", body: `{"userId":"carl"}`, agent: all(403, 404, 404), admin: all(200, 200, 404)},
 		{method: "GET", path: "/v1/policy", agent: all(200, 200, 200), admin: all(200, 200, 200)},
 		{method: "PUT", path: "/v1/policy", body: `{}`, agent: all(403, 403, 403), admin: all(200, 200, 200)},
+		// Subscriptions belong to the key's token: any key may make and list its own, and reaches
+		// no other token's (sub_0… names none, so it answers 404 as another's would).
+		{method: "POST", path: "/v1/subscriptions", body: `{"targetUrl":"http://127.0.0.1:9/hook","event":"key.leaked"}`, userKey: all(201, 201, 201), adminKey: all(201, 201, 201)},
+		{method: "GET", path: "/v1/subscriptions", userKey: all(200, 200, 200), adminKey: all(200, 200, 200)},
+		{method: "DELETE", path: "/v1/subscriptions/sub_00000000000000000000000000", userKey: all(404, 404, 404), adminKey: all(404, 404, 404)},
+		{method: "GET", path: "/v1/subscriptions/sub_00000000000000000000000000/attempts", userKey: all(404, 404, 404), adminKey: all(404, 404, 404)},
 		// Last: it suspends the tokens of the user it names, the keys above among them. A user of
 		// another environment has none in the caller's: 0 suspended, nothing crosses.
 		{method: "POST", path: "/v1/users/{user}/tokens/deactivate", agent: all(403, 403, 403), admin: all(200, 200, 200)},

@@ -103,6 +103,9 @@ func (s *Server) functionEnvironment() map[string]string {
 		"KEYRING_SECRET_ID":     s.res.SecretARN,
 		// GitHub's keys are GitHub's; locally, reports are signed with the local run's own.
 		"SECRET_SCANNING_KEYS_URL": s.URL + scanKeysPath,
+		// Webhooks go to this machine only (docs/webhooks.md).
+		"EVENTS_QUEUE_URL": s.queues[samtemplate.EventsQueueResource],
+		"WEBHOOK_TARGETS":  "loopback",
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/gateway"
 	"github.com/apitokens/apitokens/testkit/emulator"
@@ -86,6 +88,9 @@ type Server struct {
 	emu       *emulator.Emulator
 	res       emulator.Resources
 	data      *dataKeeper
+	queues    map[string]string // the template's queues' URLs, by logical id (events.go)
+	sqs       *sqs.Client
+	sender    string // the function the events queue's event source mapping feeds
 	functions *functionSet
 	// concurrency and idleTimeout are Config's, defaults applied.
 	concurrency int
@@ -141,7 +146,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.loadApp(); err != nil {
 		return nil, err
 	}
+	if err := s.provisionQueues(ctx); err != nil {
+		return nil, err
+	}
 	go s.startFunctions(ctx)
+	go s.feedSender(ctx)
 	return s, s.serve(ln)
 }
 

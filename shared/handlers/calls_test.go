@@ -111,7 +111,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"rename", cold, func() int { return a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":"y"}`).status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"reveal", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "").status }, "DynamoDB.GetItem=1 DynamoDB.PutItem=1 SecretsManager.GetSecretValue=1"},
 		{"reveal", nil, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "").status }, "DynamoDB.GetItem=1 DynamoDB.PutItem=1"},
-		{"deactivate", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
+		{"deactivate", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SQS.SendMessage=1"},
 		{"deactivate again", nil, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "").status }, "DynamoDB.GetItem=1"},
 		{"activate", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/activate", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"audit", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/audit", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
@@ -120,16 +120,16 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		// copy of the authorizer also reads the environment's policy, once per PolicyTTL.
 		{"authorize (the key, and the environment's policy)", cold, func() int { return a.keyDo(key, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=2 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
 		{"authorize, cached", nil, func() int { return a.keyDo(key, "GET", "/v1/me", "").status }, ""},
-		{"receive hook", nil, func() int { return a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`).status }, "DynamoDB.TransactWriteItems=1"},
+		{"receive hook", nil, func() int { return a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`).status }, "DynamoDB.TransactWriteItems=1 SQS.SendMessage=1"},
 		{"receive hook, idempotent", nil, func() int {
 			return a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`, "idempotency-key", "k").status
-		}, "DynamoDB.TransactWriteItems=1"},
+		}, "DynamoDB.TransactWriteItems=1 SQS.SendMessage=1"},
 		{"receive hook, repeat", nil, func() int {
 			return a.keyDo(key, "POST", "/v1/hooks/zapier", `{"a":1}`, "idempotency-key", "k").status
 		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"receive hook, an admin key's first call, for a user", nil, func() int {
 			return a.keyDo(adminKey, "POST", "/v1/hooks/zapier?userId=ann", `{"a":1}`).status
-		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 DynamoDB.UpdateItem=1"},
+		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 DynamoDB.UpdateItem=1 SQS.SendMessage=1"},
 		{"list hooks", nil, func() int { return a.keyDo(key, "GET", "/v1/hooks/events", "").status }, "DynamoDB.Query=1"},
 		{"list hooks, a next page", coldRoute, func() int { return a.keyDo(key, "GET", "/v1/hooks/events?limit=1", "").status }, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
 		{"authorize, a key of the oldest version (and the policy)", cold, func() int { return a.keyDo(oldKey, "GET", "/v1/me", "").status }, "DynamoDB.GetItem=2 DynamoDB.UpdateItem=1 SecretsManager.GetSecretValue=1"},
@@ -168,7 +168,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		}, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
 		{"revoke previous key", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/previous-key/revoke", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"report a leak, malformed", cold, func() int { return a.signed(reportOf("cbk_short")).status }, ""},
-		{"report a leak", cold, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		{"report a leak", cold, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2 DynamoDB.TransactWriteItems=1 SQS.SendMessage=1 SecretsManager.GetSecretValue=1"},
 		{"report a leak again", nil, func() int { return a.signed(reportOf(key)).status }, "DynamoDB.GetItem=2"},
 		{"transfer", func() { handedOver = a.create(ann, `{"name":"t"}`).str("id"); coldRoute() }, func() int {
 			return a.do(adam, "POST", "/v1/tokens/"+handedOver+"/transfer", `{"userId":"carl"}`).status
@@ -176,7 +176,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"deactivate a user's tokens", nil, func() int { return a.do(adam, "POST", "/v1/users/carl/tokens/deactivate", "").status }, "DynamoDB.Query=1 DynamoDB.TransactWriteItems=1"},
 		{"get the policy", nil, func() int { return a.do(ann, "GET", "/v1/policy", "").status }, "DynamoDB.GetItem=1"},
 		{"set the policy", nil, func() int { return a.do(adam, "PUT", "/v1/policy", `{}`).status }, "DynamoDB.PutItem=1"},
-		{"delete", cold, func() int { return a.do(ann, "DELETE", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
+		{"delete", cold, func() int { return a.do(ann, "DELETE", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SQS.SendMessage=1"},
 	}
 	for _, s := range steps {
 		if s.cold != nil {

@@ -89,7 +89,8 @@ func checkPermissions() ([]string, error) {
 	used := permissions.Used()
 	var problems []string
 	for _, f := range fns {
-		callers := f.Routes
+		// A function without routes (the sender, the scheduled one) is called by its own name.
+		callers := append(slices.Clone(f.Routes), f.ID)
 		if f.Authorizer {
 			callers = append(callers, authorizerCaller)
 		}
@@ -97,6 +98,11 @@ func checkPermissions() ([]string, error) {
 			callers = []string{f.ID} // a function events other than routes call, by its logical id
 		}
 		need := map[samtemplate.Grant]bool{}
+		for _, q := range f.Polls { // what SQS's event source mapping does with the function's role
+			for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
+				need[samtemplate.Grant{Action: a, Resource: q}] = true
+			}
+		}
 		for _, c := range callers {
 			maps.Copy(need, used[c])
 			delete(used, c)
@@ -175,7 +181,9 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 	env := emulatortest.New(t, append([]func(*aws.Config){calls.Option(), permissions.Option()}, opts...)...)
 	a := &api{t: t, env: env, calls: calls, logs: &syncBuffer{}, now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	cfg, err := service.ConfigFromEnv(func(k string) string {
-		return map[string]string{"TABLE_NAME": env.TableName, "KEYRING_SECRET_ID": env.SecretARN, "TOKEN_LIMIT": fmt.Sprint(limit)}[k]
+		return map[string]string{"TABLE_NAME": env.TableName, "KEYRING_SECRET_ID": env.SecretARN, "TOKEN_LIMIT": fmt.Sprint(limit),
+			"EVENTS_QUEUE_URL": env.Queues[samtemplate.EventsQueueResource], "WEBHOOK_TARGETS": "loopback",
+			"WEBHOOK_RETRY_SECONDS": "0", "SUBSCRIPTION_LIMIT": "3"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -203,6 +211,10 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		"POST /v1/users/{userId}/tokens/deactivate": handlers.DeactivateUserTokens(a.deps),
 		"GET /v1/policy":                            handlers.GetPolicy(a.deps),
 		"PUT /v1/policy":                            handlers.PutPolicy(a.deps),
+		"POST /v1/subscriptions":                    handlers.CreateSubscription(a.deps),
+		"GET /v1/subscriptions":                     handlers.ListSubscriptions(a.deps),
+		"DELETE /v1/subscriptions/{id}":             handlers.DeleteSubscription(a.deps),
+		"GET /v1/subscriptions/{id}/attempts":       handlers.SubscriptionAttempts(a.deps),
 	}
 	for route, h := range a.routes {
 		a.routes[route] = func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -381,6 +393,7 @@ var routePatterns = []string{
 	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/hooks/{source}",
 	"/v1/tokens/{id}/roll", "/v1/tokens/{id}/previous-key/revoke", "/v1/secret-scanning/github",
 	"/v1/policy", "/v1/tokens/{id}/transfer", "/v1/users/{userId}/tokens/deactivate",
+	"/v1/subscriptions", "/v1/subscriptions/{id}", "/v1/subscriptions/{id}/attempts",
 }
 
 func (a *api) match(method, path string) (string, map[string]string) {

@@ -116,6 +116,8 @@ func ReceiveHook(d *service.Deps) httpapi.Handler {
 		headers := []string{}
 		if !fresh {
 			headers = append(headers, "idempotent-replayed", "true")
+		} else {
+			deliveryEvent(ctx, d, got)
 		}
 		return httpapi.JSON(http.StatusAccepted, receivedView{ID: got.ID, ReceivedAt: apiTime(got.ReceivedAt)}, headers...), nil
 	})

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apitokens/apitokens/shared/apikey"
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/leakreport"
 	"github.com/apitokens/apitokens/shared/service"
@@ -123,12 +124,15 @@ func revokeLeaked(ctx context.Context, d *service.Deps, it leakreport.Item, who 
 		if err != nil {
 			return "", err
 		}
-		_, _, err = d.Store.MarkLeaked(ctx, t, leak, who)
+		marked, changed, err := d.Store.MarkLeaked(ctx, t, leak, who)
 		if errors.Is(err, tokenstore.ErrConflict) && attempt == 0 {
 			continue // changed between the read and the write: read it again, once
 		}
 		if err != nil {
 			return "", err
+		}
+		if changed {
+			_ = keyEvent(ctx, d, eventqueue.KeyLeaked, "", marked)
 		}
 		return leakreport.TruePositive, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/access"
 	"github.com/apitokens/apitokens/shared/cursor"
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/ids"
 	"github.com/apitokens/apitokens/shared/keyring"
@@ -388,8 +389,12 @@ func setStatus(d *service.Deps, name string, a access.Action, to tokenstore.Stat
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		before := t.Status
 		if t, err = d.Store.SetStatus(ctx, t, to, actor(req, p.UserID)); err != nil {
 			return httpapi.Response{}, err
+		}
+		if to == tokenstore.StatusInactive && before != to {
+			_ = keyEvent(ctx, d, eventqueue.KeyDeactivated, "", t)
 		}
 		return httpapi.JSON(http.StatusOK, viewOf(t, d.Now())), nil
 	})
@@ -405,6 +410,7 @@ func DeleteToken(d *service.Deps) httpapi.Handler {
 		if err := d.Store.Delete(ctx, t, actor(req, p.UserID)); err != nil {
 			return httpapi.Response{}, err
 		}
+		_ = keyEvent(ctx, d, eventqueue.KeyDeleted, "", t)
 		return httpapi.NoContent(), nil
 	})
 }

@@ -17,6 +17,11 @@ const (
 	Token    = "tok_"
 	Audit    = "aud_"
 	Delivery = "evt_"
+	// Subscription, Attempt and Event name webhook subscriptions, their delivery attempts, and
+	// the events (other than a delivery received, which keeps its delivery's id) sent to them.
+	Subscription = "sub_"
+	Attempt      = "att_"
+	Event        = "kev_"
 )
 
 // last is the previous id's time and random part. Within one process, an id made in the same

@@ -11,7 +11,11 @@ var catalogue = []Entry{
 
 // routes is the permission each route of the key authorizer needs, "" for none.
 var routes = map[string]string{
-	"GET /v1/hooks/events":    "hooks:read",
-	"GET /v1/me":              "",
-	"POST /v1/hooks/{source}": "hooks:write",
+	"DELETE /v1/subscriptions/{id}":       "hooks:write",
+	"GET /v1/hooks/events":                "hooks:read",
+	"GET /v1/me":                          "",
+	"GET /v1/subscriptions":               "hooks:read",
+	"GET /v1/subscriptions/{id}/attempts": "hooks:read",
+	"POST /v1/hooks/{source}":             "hooks:write",
+	"POST /v1/subscriptions":              "hooks:write",
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/apitokens/apitokens/shared/apikey"
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/tokenstore"
@@ -34,6 +35,7 @@ type Config struct {
 	// PolicyCacheTTL is POLICY_CACHE_TTL in seconds, default 55 (the key authorizer only): how
 	// long it keeps an environment's policy.
 	PolicyCacheTTL time.Duration
+	Webhooks       WebhookConfig // subscriptions and the events queue (webhooks.go)
 }
 
 // ConfigFromEnv reads Config through getenv (os.Getenv in a function).
@@ -65,6 +67,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	cfg.PolicyCacheTTL = time.Duration(policyTTL) * time.Second
+	if cfg.Webhooks, err = webhookConfigFromEnv(getenv); err != nil {
+		return Config{}, err
+	}
 	if _, err := apikey.NewFormat(cfg.KeyPrefix); err != nil {
 		return Config{}, fmt.Errorf("config: KEY_PREFIX: %w", err)
 	}
@@ -98,6 +103,8 @@ type Deps struct {
 	Format apikey.Format
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Events is the events queue; nil when the function publishes none (EVENTS_QUEUE_URL unset).
+	Events *eventqueue.Queue
 }
 
 // New builds Deps over the given AWS configuration, their clock now (time.Now in a function; the
@@ -116,6 +123,7 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger, now func() time.Time) 
 		Format: format,
 		Now:    now,
 		Log:    log,
+		Events: eventsQueue(cfg, awsCfg),
 	}, nil
 }
 

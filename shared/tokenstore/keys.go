@@ -32,6 +32,11 @@ const (
 	// user alone.
 	kindPolicy          = "policy"
 	kindUserEnvironment = "user-environment"
+
+	kindSubscription      = "subscription"
+	kindSubscriptionCount = "subscription-count"
+	kindAttempt           = "attempt"
+	kindExpiry            = "expiry"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -48,6 +53,10 @@ var ItemKinds = []ItemKind{
 	{kindDeliveryIdem, "idempotency record of a delivery (30 days)", "IDEM#<environment>#<user>#<source>#<SHA-256 of the key>", "IDEM", "", "", "", ""},
 	{kindPolicy, "the environment's token policy", "ENV#<environment>", "POLICY", "", "", "", ""},
 	{kindUserEnvironment, "an environment where a user holds or held tokens", "USER#<user>", "ENV#<environment>", "", "", "", ""},
+	{kindSubscription, "webhook subscription of a token (an Admin token's gsi1pk has no user)", "SUBS#<environment>#<token id>", "SUB#<id>", "SUBEVT#<environment>#<event>#<user>", "SUB#<id>", "", ""},
+	{kindSubscriptionCount, "per-token subscription count (enforces the limit)", "SUBS#<environment>#<token id>", "COUNT", "", "", "", ""},
+	{kindAttempt, "delivery attempt of a subscription (30 days)", "ATTEMPTS#<environment>#<subscription id>", "<attempt id>", "", "", "", ""},
+	{kindExpiry, "a token under the day its key expires (until a week after)", "EXPIRES#<day>", "TOKEN#<environment>#<token id>", "", "", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no
@@ -72,8 +81,19 @@ func deliveryIdemPK(env, user, source, keySum string) string {
 	return "IDEM#" + env + "#" + user + "#" + source + "#" + keySum
 }
 
+func subscriptionsPK(env, tokenID string) string { return "SUBS#" + env + "#" + tokenID }
+func subscriptionSK(id string) string            { return "SUB#" + id }
+func subscribersPK(env, event, user string) string {
+	return "SUBEVT#" + env + "#" + event + "#" + user
+}
+func subscribersEnvPK(env, event string) string    { return "SUBEVT#" + env + "#" + event }
+func attemptsPK(env, subscriptionID string) string { return "ATTEMPTS#" + env + "#" + subscriptionID }
+func expiresPK(day string) string                  { return "EXPIRES#" + day }
+func expiresSK(env, tokenID string) string         { return "TOKEN#" + env + "#" + tokenID }
+
 const (
-	keySK          = "KEY"
-	deliveryIdemSK = "IDEM"
-	policySK       = "POLICY"
+	keySK               = "KEY"
+	deliveryIdemSK      = "IDEM"
+	policySK            = "POLICY"
+	subscriptionCountSK = "COUNT"
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/policy"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // The table of item kinds in docs/storage.md is ItemKinds, row for row.
@@ -55,19 +56,31 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 	idem := newIdemItem(tok, Idempotency{Key: "k"}, time.Now())
 	byUser, bySource := deliveryItems(Delivery{ID: "<id>", EnvironmentID: "<environment>", UserID: "<user>", Source: "<source>"}, time.Now())
 	ti, ki, pki := newTokenItem(tok), newKeyItem(tok), previousKeyItem(tok, time.Now())
+	sub := newSubscriptionItem(Subscription{ID: "<id>", TokenID: "<token id>", EnvironmentID: "<environment>", UserID: "<user>", Event: "<event>"})
+	envSub := newSubscriptionItem(Subscription{ID: "<id>", EnvironmentID: "<environment>", Event: "<event>", Environment: true})
+	att := newAttemptItem("<environment>", "<subscription id>", Attempt{ID: "<attempt id>", At: time.Now()})
+	expires := time.Date(2026, 12, 24, 10, 0, 0, 0, time.UTC)
+	exp := newExpiryItem(Token{ID: "<token id>", EnvironmentID: "<environment>", ExpiresAt: &expires})
+	if envSub.GSI1PK != "SUBEVT#<environment>#<event>" || exp.PK != "EXPIRES#2026-12-24" {
+		t.Errorf("got an Admin token's subscription under %q and an expiry under %q", envSub.GSI1PK, exp.PK)
+	}
 	pol, ue := newPolicyItem("<environment>", policy.Default(), time.Now(), Actor{}), userEnvironmentItem("<user>", "<environment>")
 	written := map[string][7]string{
-		kindToken:           {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
-		kindKey:             {ki.Kind, ki.PK, ki.SK},
-		kindPreviousKey:     {pki.Kind, pki.PK, pki.SK},
-		kindCount:           {kindCount, envPK("<environment>"), countSK("<user>")},
-		kindAudit:           {audit.Kind, audit.PK, "<audit id>"},
-		kindIdem:            {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},
-		kindDelivery:        {byUser.Kind, byUser.PK, byUser.SK, byUser.GSI1PK, byUser.GSI1SK},
-		kindDeliverySource:  {bySource.Kind, bySource.PK, bySource.SK, bySource.GSI1PK, bySource.GSI1SK},
-		kindDeliveryIdem:    {kindDeliveryIdem, deliveryIdemPK("<environment>", "<user>", "<source>", "<SHA-256 of the key>"), deliveryIdemSK},
-		kindPolicy:          {pol.Kind, pol.PK, pol.SK},
-		kindUserEnvironment: {ue.Kind, ue.PK, ue.SK},
+		kindToken:             {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
+		kindKey:               {ki.Kind, ki.PK, ki.SK},
+		kindPreviousKey:       {pki.Kind, pki.PK, pki.SK},
+		kindCount:             {kindCount, envPK("<environment>"), countSK("<user>")},
+		kindAudit:             {audit.Kind, audit.PK, "<audit id>"},
+		kindIdem:              {idem.Kind, idem.PK, sumShape(idem.SK, "IDEM#<user>#")},
+		kindDelivery:          {byUser.Kind, byUser.PK, byUser.SK, byUser.GSI1PK, byUser.GSI1SK},
+		kindDeliverySource:    {bySource.Kind, bySource.PK, bySource.SK, bySource.GSI1PK, bySource.GSI1SK},
+		kindDeliveryIdem:      {kindDeliveryIdem, deliveryIdemPK("<environment>", "<user>", "<source>", "<SHA-256 of the key>"), deliveryIdemSK},
+		kindPolicy:            {pol.Kind, pol.PK, pol.SK},
+		kindUserEnvironment:   {ue.Kind, ue.PK, ue.SK},
+		kindSubscription:      {sub.Kind, sub.PK, sub.SK, sub.GSI1PK, sub.GSI1SK},
+		kindSubscriptionCount: {kindSubscriptionCount, subscriptionCountKeyString("<environment>", "<token id>")[0], subscriptionCountKeyString("<environment>", "<token id>")[1]},
+		kindAttempt:           {att.Kind, att.PK, att.SK},
+		kindExpiry:            {exp.Kind, strings.Replace(exp.PK, "2026-12-24", "<day>", 1), exp.SK},
 	}
 	if len(written) != len(ItemKinds) {
 		t.Fatalf("got %d kinds written, want %d listed", len(written), len(ItemKinds))
@@ -94,4 +107,10 @@ func sumShape(key, prefix string) string {
 		return prefix + "<SHA-256 of the key>"
 	}
 	return key
+}
+
+// subscriptionCountKeyString is subscriptionCountKey's pk and sk as strings.
+func subscriptionCountKeyString(env, tokenID string) [2]string {
+	k := subscriptionCountKey(env, tokenID)
+	return [2]string{k["pk"].(*types.AttributeValueMemberS).Value, k["sk"].(*types.AttributeValueMemberS).Value}
 }

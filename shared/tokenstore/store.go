@@ -71,6 +71,9 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			expression.Add(count, expression.Value(1)).Set(expression.Name("kind"), expression.Value(kindCount)), &underLimit).
 		put(audit, nil).put(userEnvironmentItem(t.UserID, t.EnvironmentID), nil)
+	if t.ExpiresAt != nil {
+		b.put(newExpiryItem(t), nil) // found by the day it expires (expiry.go)
+	}
 	record := b.putIdem(t, idem, now)
 	items, err := b.items()
 	if err != nil {

@@ -53,6 +53,8 @@ type Env struct {
 	Secrets *secretsmanager.Client
 	// Endpoint is the emulator's base URL.
 	Endpoint string
+	// Queues are the template's queues' URLs, by logical id.
+	Queues map[string]string
 }
 
 // New provisions a fresh table and secret for the test, with options applied to the SDK
@@ -72,11 +74,15 @@ func New(t testing.TB, opts ...func(*aws.Config)) Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	queues, err := emulator.ProvisionQueues(ctx, cfg, tmpl, fmt.Sprintf("t%d-", n))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	return Env{
-		Resources: res, Config: cfg, Endpoint: running.Endpoint,
+		Resources: res, Config: cfg, Endpoint: running.Endpoint, Queues: queues,
 		DB: dynamodb.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg),
 	}
 }

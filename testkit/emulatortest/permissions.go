@@ -100,6 +100,12 @@ func needs(service, op string, params any) []samtemplate.Grant {
 		return []samtemplate.Grant{{Action: "dynamodb:" + op, Resource: table}}
 	case "Secrets Manager":
 		return []samtemplate.Grant{{Action: "secretsmanager:" + op, Resource: samtemplate.SecretResource}}
+	case "SQS":
+		// Every queue a function calls is the events queue; a batch send needs SendMessage.
+		if op == "SendMessageBatch" {
+			op = "SendMessage"
+		}
+		return []samtemplate.Grant{{Action: "sqs:" + op, Resource: samtemplate.EventsQueueResource}}
 	}
 	return []samtemplate.Grant{{Action: service + ":" + op, Resource: "?"}}
 }

@@ -80,6 +80,10 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		"POST /v1/users/{userId}/tokens/deactivate": "DeactivateUserTokensFunction Session",
 		"GET /v1/policy":                            "GetPolicyFunction Session",
 		"PUT /v1/policy":                            "PutPolicyFunction Session",
+		"POST /v1/subscriptions":                    "CreateSubscriptionFunction ApiKey",
+		"GET /v1/subscriptions":                     "ListSubscriptionsFunction ApiKey",
+		"DELETE /v1/subscriptions/{id}":             "DeleteSubscriptionFunction ApiKey",
+		"GET /v1/subscriptions/{id}/attempts":       "SubscriptionAttemptsFunction ApiKey",
 	}
 	for k, w := range want {
 		if got[k] != w {

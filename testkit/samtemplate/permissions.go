@@ -21,6 +21,9 @@ type FunctionGrants struct {
 	Routes     []string // the keys of its HttpApi routes, "POST /v1/tokens"
 	Authorizer bool     // an HttpApi's Lambda authorizer
 	Grants     []Grant  // what its inline policies allow, sorted
+	// Polls are the queues an AWS::Lambda::EventSourceMapping of the template reads for it, with
+	// the function's role: the mapping, not the function's code, needs their grants.
+	Polls []string
 }
 
 // Functions returns every function of the template, sorted by logical id: its routes and whether
@@ -52,6 +55,12 @@ func (t *Template) Functions() ([]FunctionGrants, error) {
 						f.Grants = append(f.Grants, Grant{fmt.Sprint(a), t.GrantResource(r)})
 					}
 				}
+			}
+		}
+		for _, r := range resources {
+			props := obj(obj(r)["Properties"])
+			if obj(r)["Type"] == "AWS::Lambda::EventSourceMapping" && obj(props["FunctionName"])["Ref"] == id {
+				f.Polls = append(f.Polls, strings.TrimSuffix(getAtt(obj(props["EventSourceArn"])["Fn::GetAtt"]), ".Arn"))
 			}
 		}
 		slices.Sort(f.Routes)

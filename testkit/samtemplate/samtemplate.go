@@ -23,6 +23,10 @@ import (
 const (
 	TableResource  = "TokensTable"
 	SecretResource = "KeyRingSecret"
+	// EventsQueueResource is the queue of events for the webhook sender, and
+	// EventsDeadLetterQueueResource where the events no attempt could deliver end.
+	EventsQueueResource           = "EventsQueue"
+	EventsDeadLetterQueueResource = "EventsDeadLetterQueue"
 )
 
 // Template is a parsed template.yaml: typed (goformation's, where a Ref to a resource resolves to

@@ -204,8 +204,8 @@ func checkPolicies(p *parsed) []string {
 					problems = append(problems, where+": no Resource")
 				}
 				for _, r := range resources {
-					if !slices.Contains(allowed, p.tmpl.GrantResource(r)) {
-						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, an index's ARN (%s) or the key ring secret", where, show(r), strings.Join(allowed[2:], ", ")))
+					if g := p.tmpl.GrantResource(r); !slices.Contains(allowed, g) && g != samtemplate.EventsQueueResource {
+						problems = append(problems, fmt.Sprintf("%s: Resource %s, want the table's ARN, an index's ARN (%s) the key ring secret or the events queue", where, show(r), strings.Join(allowed[2:], ", ")))
 					}
 				}
 			}
@@ -286,7 +286,7 @@ func checkRoutes(p *parsed) []string {
 				if authorizer["JwtConfiguration"] == nil {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want the JWT authorizer (a management route)", where, name))
 				}
-			case path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/"):
+			case path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") || path == "/v1/subscriptions" || strings.HasPrefix(path, "/v1/subscriptions/"):
 				if name != apiKeyAuthorizer || getAtt(obj(authorizer["FunctionArn"])["Fn::GetAtt"]) != authorizerFuncRef {
 					problems = append(problems, fmt.Sprintf("%s: authorizer got %s, want %s, the Lambda authorizer of %s (an integration route)", where, name, apiKeyAuthorizer, authorizerFuncRef))
 				}

@@ -157,7 +157,7 @@ func TestSAMTranslation(t *testing.T) {
 				routes++
 				sec := show(obj(op)["security"])
 				want := `"Session"`
-				if path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") {
+				if path == "/v1/me" || strings.HasPrefix(path, "/v1/hooks/") || path == "/v1/subscriptions" || strings.HasPrefix(path, "/v1/subscriptions/") {
 					want = `"ApiKey"`
 				}
 				if !strings.Contains(sec, want) {
@@ -178,11 +178,12 @@ func TestSAMTranslation(t *testing.T) {
 		invoked := map[string][]string{}
 		for _, id := range byType["AWS::Lambda::Permission"] {
 			p := obj(obj(res[id])["Properties"])
-			// The one function an EventBridge rule calls: its rule alone may (docs/permissions.md).
-			if id == "OwnerLeftFunctionUserLeftPermission" {
-				if p["Action"] != "lambda:InvokeFunction" || p["Principal"] != "events.amazonaws.com" ||
-					show(p["SourceArn"]) != `{"Fn::GetAtt":["OwnerLeftFunctionUserLeft","Arn"]}` {
-					t.Errorf("%s: %s, want lambda:InvokeFunction by events.amazonaws.com from its rule", id, show(p))
+			// A scheduled function (the daily expiring-keys one) is invoked by its EventBridge
+			// rule, and by nothing else.
+			if p["Action"] == "lambda:InvokeFunction" && p["Principal"] == "events.amazonaws.com" {
+				rule, _ := strings.CutSuffix(getAtt(obj(p["SourceArn"])["Fn::GetAtt"]), ".Arn")
+				if obj(res[rule])["Type"] != "AWS::Events::Rule" {
+					t.Errorf("%s: %s, want the source to be an EventBridge rule of the stack", id, show(p))
 				}
 				continue
 			}
