@@ -183,7 +183,7 @@ func TestCosts(t *testing.T) {
 	}{
 		{"check uncached", true, true, 1}, // the key's first use notes lastUsedAt
 		{"check cached", false, false, 1},
-		{"create", false, true, 1}, // one transaction, no read
+		{"create", true, true, 1}, // the policy read, then one transaction
 		{"get", true, false, 0},
 		{"rename", true, true, 0},
 		{"reveal", true, true, 1},   // the audit entry
