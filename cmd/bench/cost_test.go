@@ -189,7 +189,7 @@ func TestCosts(t *testing.T) {
 	}{
 		{"check uncached", true, true, 1}, // the key's first use notes lastUsedAt
 		{"check cached", false, false, 1},
-		{"POST /v1/tokens", false, true, 1}, // one transaction, no read
+		{"POST /v1/tokens", true, true, 1}, // the policy read, then one transaction
 		{"GET /v1/tokens/{id}", true, false, 0},
 		{"PATCH /v1/tokens/{id}", true, true, 0},
 		{"POST /v1/tokens/{id}/reveal", true, true, 1},   // the audit entry
