@@ -42,10 +42,18 @@ func TestCostActionsCoverTemplate(t *testing.T) {
 	if !maps.Equal(rows, want) {
 		t.Errorf("cost rows: got %v, want %v", rows, want)
 	}
-	// Every function of the template is measured: a route's or an authorizer's.
+	// Every function of the template is measured: a route's or an authorizer's. The ones a queue
+	// or a rule invokes are not calls of the API and have no row; a new one must be named here,
+	// with where its cost is accounted for.
+	notCalls := map[string]string{
+		"SenderFunction":    "the webhook sender, per event: BenchmarkEventToSubscriber",
+		"ExpiringFunction":  "once a day, whatever the traffic",
+		"OwnerLeftFunction": "once per user disabled or deleted in the pool",
+	}
 	for _, id := range slices.Sorted(maps.Keys(app.Functions)) {
-		if !slices.Contains(slices.Collect(maps.Values(rows)), id) {
-			t.Errorf("no cost row measures %s", id)
+		measured := slices.Contains(slices.Collect(maps.Values(rows)), id)
+		if _, ok := notCalls[id]; ok == measured {
+			t.Errorf("%s: measured %v, but the bench's list of functions no API call reaches says %v", id, measured, ok)
 		}
 	}
 }

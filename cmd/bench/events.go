@@ -65,6 +65,8 @@ func (a *awsSide) newStage(ctx context.Context, f *samtemplate.Function) (*stage
 		"AWS_SECRET_ACCESS_KEY": "emulator",
 		"TABLE_NAME":            res.TableName,
 		"KEYRING_SECRET_ID":     res.SecretARN,
+		// As in the local run, subscriptions may name this machine only; the bench sends nothing.
+		"WEBHOOK_TARGETS": "loopback",
 	}
 	if a.scan != nil {
 		env["SECRET_SCANNING_KEYS_URL"] = a.scan.keysURL()
@@ -174,6 +176,12 @@ func (s *stage) routeEvents(ctx context.Context, app *samtemplate.App, rt samtem
 		case strings.HasSuffix(rt.Path, "/roll"):
 			// A roll that leaves the previous key a day's grace.
 			body = `{"gracePeriodSeconds":86400}`
+		case strings.HasSuffix(rt.Path, "/transfer"):
+			body = `{"userId":"bench-heir"}`
+		case rt.Path == "/v1/policy":
+			body = `{}` // the defaults
+		case rt.Path == subscriptionsPath:
+			body = benchSubscription
 		case rt.Method == "POST" || rt.Method == "PATCH" || rt.Method == "PUT":
 			body = fmt.Sprintf(`{"name":"bench %d"}`, i)
 		}
@@ -197,6 +205,11 @@ func (s *stage) routeEvents(ctx context.Context, app *samtemplate.App, rt samtem
 			}
 			out = append(out, mustJSON(sessionRequest(rt, s.deps.Config.Claims, user, params, body)))
 		case keyCtx != nil:
+			if _, ok := params["id"]; ok && strings.HasPrefix(rt.Path, subscriptionsPath+"/") {
+				if params["id"], err = s.subscribe(ctx, keyCtx); err != nil {
+					return nil, err
+				}
+			}
 			out = append(out, mustJSON(keyRequest(rt, keyCtx, params, body)))
 		default:
 			out = append(out, mustJSON(request(rt, params, body)))
@@ -360,4 +373,27 @@ func mustJSON(v any) []byte {
 		panic(err) // only aws-lambda-go's event structs are marshalled here
 	}
 	return b
+}
+
+// subscriptionsPath is where a key subscribes; a route below it acts on one subscription.
+const subscriptionsPath = "/v1/subscriptions"
+
+// benchSubscription subscribes a loopback address that nothing is ever sent to here.
+const benchSubscription = `{"targetUrl":"http://127.0.0.1:9/bench","event":"key.leaked"}`
+
+// subscribe makes a subscription of the key whose authorizer context is keyCtx, for a route
+// that acts on one, and returns its id.
+func (s *stage) subscribe(ctx context.Context, keyCtx map[string]any) (string, error) {
+	rt := samtemplate.Route{Method: "POST", Path: subscriptionsPath}
+	resp, err := handlers.CreateSubscription(s.deps)(ctx, keyRequest(rt, keyCtx, nil, benchSubscription))
+	if err != nil || resp.StatusCode != 201 {
+		return "", fmt.Errorf("subscribe for %s: answered %d %.200s (%v)", rt.Key(), resp.StatusCode, resp.Body, err)
+	}
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &sub); err != nil {
+		return "", fmt.Errorf("subscribe: %w", err)
+	}
+	return sub.ID, nil
 }
