@@ -85,10 +85,13 @@ func enforce(pol policy.Policy, t tokenstore.Token, now time.Time, rules ...rule
 }
 
 type editRequest struct {
-	Name         *string         `json:"name"`
+	// Name is raw so that an explicit null is told from an absent name: null is no string.
+	Name         json.RawMessage `json:"name"`
 	Permissions  json.RawMessage `json:"permissions"`
 	AllowedCIDRs json.RawMessage `json:"allowedCidrs"`
 }
+
+var errNameType = httpapi.Errorf(http.StatusBadRequest, "invalid_field_type", `Field "name" must be a string.`)
 
 var errEmptyEdit = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "Send at least one of name, permissions and allowedCidrs.")
 
@@ -107,7 +110,11 @@ func RenameToken(d *service.Deps) httpapi.Handler {
 		var name string
 		var err error
 		if in.Name != nil {
-			if name, err = cleanName(in.Name); err != nil {
+			var s string
+			if isNull(in.Name) || json.Unmarshal(in.Name, &s) != nil {
+				return httpapi.Response{}, errNameType
+			}
+			if name, err = cleanName(&s); err != nil {
 				return httpapi.Response{}, err
 			}
 		}

@@ -142,7 +142,10 @@ func TestGrantsRefused(t *testing.T) {
 	a.expectProblem(a.do(ann, "PATCH", "/v1/tokens/"+id, `{}`), 400, "invalid_json", "empty edit")
 	a.expectProblem(a.do(ann, "PATCH", "/v1/tokens/"+id, `{"permissions":["deals:write"]}`), 400, "invalid_permission", "edit")
 	a.expectProblem(a.do(ann, "PATCH", "/v1/tokens/"+id, `{"allowedCidrs":["::1%lo"]}`), 400, "invalid_cidr", "edit")
-	if r := a.do(ann, "GET", "/v1/tokens/"+id, ""); r.body["permissions"] != nil || r.body["allowedCidrs"] != nil {
+	// A null name is no string: refused, and the permissions beside it are not stored either.
+	a.expectProblem(a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":null,"permissions":["hooks:read"]}`), 400, "invalid_field_type", "null name")
+	a.expectProblem(a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":7}`), 400, "invalid_field_type", "a number for a name")
+	if r := a.do(ann, "GET", "/v1/tokens/"+id, ""); r.body["permissions"] != nil || r.body["allowedCidrs"] != nil || r.str("name") != "x" {
 		t.Errorf("refused edits changed the token: %s", r.shown())
 	}
 }
