@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -247,13 +249,59 @@ func GetPolicy(d *service.Deps) httpapi.Handler {
 	})
 }
 
+// policyRequest is the body of PUT /v1/policy. Its numbers are read as any JSON number and must be
+// whole (30.0 is the integer 30 to JSON Schema, as openapi.yaml reads it); its booleans may be
+// left out but not null.
 type policyRequest struct {
-	MaxLifetimeDays     *int              `json:"maxLifetimeDays"`
-	AgentFullAccess     *bool             `json:"agentFullAccess"`
-	AgentPermissions    json.RawMessage   `json:"agentPermissions"`
-	RequireAllowedCIDRs *bool             `json:"requireAllowedCidrs"`
-	DefaultRateLimit    *policy.RateLimit `json:"defaultRateLimit"`
-	MaxRateLimit        *policy.RateLimit `json:"maxRateLimit"`
+	MaxLifetimeDays     *float64         `json:"maxLifetimeDays"`
+	AgentFullAccess     json.RawMessage  `json:"agentFullAccess"`
+	AgentPermissions    json.RawMessage  `json:"agentPermissions"`
+	RequireAllowedCIDRs json.RawMessage  `json:"requireAllowedCidrs"`
+	DefaultRateLimit    *rateLimitNumber `json:"defaultRateLimit"`
+	MaxRateLimit        *rateLimitNumber `json:"maxRateLimit"`
+}
+
+// rateLimitNumber is a policy.RateLimit as a request writes it.
+type rateLimitNumber struct {
+	Requests      float64 `json:"requests"`
+	WindowSeconds float64 `json:"windowSeconds"`
+}
+
+// whole is n as an int when it is a whole number an int holds; ok is false otherwise.
+func whole(n float64) (int, bool) {
+	if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// rateLimitOf is r as a policy rate limit; a fraction is no valid limit.
+func rateLimitOf(r *rateLimitNumber) (*policy.RateLimit, error) {
+	if r == nil {
+		return nil, nil
+	}
+	req, ok1 := whole(r.Requests)
+	win, ok2 := whole(r.WindowSeconds)
+	if !ok1 || !ok2 {
+		return nil, errRateLimitNumber
+	}
+	return &policy.RateLimit{Requests: req, WindowSeconds: win}, nil
+}
+
+var errLifetimeNumber = httpapi.Errorf(http.StatusBadRequest, "invalid_policy", "maxLifetimeDays must be a whole number of days.")
+
+var errRateLimitNumber = httpapi.Errorf(http.StatusBadRequest, "invalid_rate_limit", "A rate limit's requests and windowSeconds must be whole numbers.")
+
+// optionalBool reads a boolean field that may be left out (def) but not null.
+func optionalBool(raw json.RawMessage, field string, def bool) (bool, error) {
+	if raw == nil {
+		return def, nil
+	}
+	var b bool
+	if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+		return false, httpapi.Errorf(http.StatusBadRequest, "invalid_field_type", fmt.Sprintf("Field %q must be a boolean.", field))
+	}
+	return b, nil
 }
 
 // PutPolicy is PUT /v1/policy: an administrator sets the environment's token policy whole; a
@@ -273,12 +321,24 @@ func PutPolicy(d *service.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		pol := policy.Default()
-		pol.MaxLifetimeDays, pol.DefaultRateLimit, pol.MaxRateLimit = in.MaxLifetimeDays, in.DefaultRateLimit, in.MaxRateLimit
-		if in.AgentFullAccess != nil {
-			pol.AgentFullAccess = *in.AgentFullAccess
+		if in.MaxLifetimeDays != nil {
+			days, ok := whole(*in.MaxLifetimeDays)
+			if !ok {
+				return httpapi.Response{}, errLifetimeNumber
+			}
+			pol.MaxLifetimeDays = &days
 		}
-		if in.RequireAllowedCIDRs != nil {
-			pol.RequireAllowedCIDRs = *in.RequireAllowedCIDRs
+		if pol.DefaultRateLimit, err = rateLimitOf(in.DefaultRateLimit); err != nil {
+			return httpapi.Response{}, err
+		}
+		if pol.MaxRateLimit, err = rateLimitOf(in.MaxRateLimit); err != nil {
+			return httpapi.Response{}, err
+		}
+		if pol.AgentFullAccess, err = optionalBool(in.AgentFullAccess, "agentFullAccess", pol.AgentFullAccess); err != nil {
+			return httpapi.Response{}, err
+		}
+		if pol.RequireAllowedCIDRs, err = optionalBool(in.RequireAllowedCIDRs, "requireAllowedCidrs", pol.RequireAllowedCIDRs); err != nil {
+			return httpapi.Response{}, err
 		}
 		if in.AgentPermissions != nil && !isNull(in.AgentPermissions) {
 			list, ok := stringList(in.AgentPermissions)

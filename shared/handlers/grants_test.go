@@ -167,8 +167,16 @@ func TestPolicy(t *testing.T) {
 		{`{"maxRateLimit":{"requests":0,"windowSeconds":60}}`, "invalid_rate_limit"},
 		{`{"defaultRateLimit":{"requests":10,"windowSeconds":3601}}`, "invalid_rate_limit"},
 		{`{"defaultRateLimit":{"requests":100,"windowSeconds":1},"maxRateLimit":{"requests":10,"windowSeconds":1}}`, "invalid_rate_limit"},
+		{`{"maxRateLimit":{"requests":10.5,"windowSeconds":60}}`, "invalid_rate_limit"},
+		{`{"maxLifetimeDays":30.5}`, "invalid_policy"},
+		{`{"requireAllowedCidrs":null}`, "invalid_field_type"},
+		{`{"agentFullAccess":null}`, "invalid_field_type"},
 	} {
 		a.expectProblem(a.do(adam, "PUT", "/v1/policy", c.body), 400, c.code, c.body)
+	}
+	// Whole numbers written with a fraction part are the integers JSON Schema takes them for.
+	if r := a.do(adam, "PUT", "/v1/policy", `{"maxLifetimeDays":30.0,"maxRateLimit":{"requests":26237.0,"windowSeconds":91}}`); r.status != 200 || r.body["maxLifetimeDays"] != float64(30) || r.body["maxRateLimit"].(map[string]any)["requests"] != float64(26237) {
+		t.Errorf("put a policy of whole numbers written as 30.0: %d %s", r.status, r.shown())
 	}
 	set := a.do(adam, "PUT", "/v1/policy", `{"maxLifetimeDays":30,"agentFullAccess":false,"agentPermissions":["hooks:read"],"requireAllowedCidrs":false,"defaultRateLimit":null,"maxRateLimit":{"requests":100,"windowSeconds":60}}`)
 	if set.status != 200 || set.body["maxLifetimeDays"] != float64(30) {
