@@ -70,6 +70,7 @@ async function load(append = false) {
   const listState = $("list-state");
   setProblem($("list-problem"), "");
   if (!append) {
+    $("list-note").hidden = true;
     list.items = [];
     list.nextCursor = null;
     $("token-table").hidden = true;

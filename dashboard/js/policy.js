@@ -80,11 +80,11 @@ async function submitPolicy(e) {
   if (!saved) return;
   page.policy = saved;
   $("policy-dialog").close();
+  await reload();
   const note = $("list-note");
   note.textContent = "Policy saved. Tokens it leaves outside show it in the list.";
   note.hidden = false;
   announce("Policy saved.");
-  await reload();
 }
 
 /** showPolicyButton offers the Policy window to an administrator. */

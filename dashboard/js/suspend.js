@@ -25,11 +25,11 @@ async function submitSuspend(e) {
   if (!got) return;
   $("suspend-dialog").close();
   const n = got.deactivated;
+  await reload();
   const note = $("list-note");
   note.textContent = `Suspended ${n} ${n === 1 ? "token" : "tokens"} of ${token.userId}.${n ? " Activate any of them again from its ⋮ menu." : " None was active."}`;
   note.hidden = false;
   announce(note.textContent);
-  await reload();
   focusTrigger(token.id);
 }
 
