@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/input"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -351,18 +352,18 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 		b.screenshot(t, "list")
 
-		// Edit name: the API's refusal shows in the window, then a good name.
-		b.choose(t, id, "Edit name")
-		b.run(t, "empty name", chromedp.WaitVisible(chromedp.ID("rename-dialog")), chromedp.SetValue(chromedp.ID("rename-name"), "   "),
-			chromedp.Click(chromedp.ID("rename-save")), chromedp.WaitVisible(chromedp.ID("rename-problem")))
-		if got := eval[string](t, b, `document.getElementById("rename-problem").textContent`); got == "" || !eval[bool](t, b, `document.getElementById("rename-dialog").open`) {
+		// Edit: the API's refusal shows in the window, then a good name.
+		b.choose(t, id, "Edit")
+		b.run(t, "empty name", chromedp.WaitVisible(chromedp.ID("edit-dialog")), chromedp.SetValue(chromedp.ID("edit-name"), "   "),
+			chromedp.Click(chromedp.ID("edit-save")), chromedp.WaitVisible(chromedp.ID("edit-problem")))
+		if got := eval[string](t, b, `document.getElementById("edit-problem").textContent`); got == "" || !eval[bool](t, b, `document.getElementById("edit-dialog").open`) {
 			t.Errorf("empty name: problem %q, want the API's detail in the open window", got)
 		}
-		b.run(t, "rename", chromedp.SetValue(chromedp.ID("rename-name"), "Zapier Sync (CRM)"), chromedp.Click(chromedp.ID("rename-save")),
-			chromedp.WaitNotVisible(chromedp.ID("rename-dialog")))
+		b.run(t, "rename", chromedp.SetValue(chromedp.ID("edit-name"), "Zapier Sync (CRM)"), chromedp.Click(chromedp.ID("edit-save")),
+			chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
 		b.waitRow(t, id, "Zapier Sync (CRM)")
 		if got := eval[string](t, b, `document.activeElement.dataset.token ?? ""`); got != id {
-			t.Errorf("focus after rename on %q, want the token's menu button", got)
+			t.Errorf("focus after the edit on %q, want the token's menu button", got)
 		}
 
 		// View key shows the same key again.
@@ -570,12 +571,12 @@ func TestDashboardInABrowser(t *testing.T) {
 		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
 		tabTo(func(s string) bool { return s == id }, "the token's menu button")
 		b.run(t, "Enter opens the menu", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("token-menu")))
-		if got := active(); got != "menuitem:Edit name" {
-			t.Errorf("focus in the menu on %q, want Edit name", got)
+		if got := active(); got != "menuitem:Edit" {
+			t.Errorf("focus in the menu on %q, want Edit", got)
 		}
 		steps := []struct{ key, want string }{
-			{kb.ArrowDown, "menuitem:View key"}, {kb.End, "menuitem:Delete"}, {kb.ArrowDown, "menuitem:Edit name"},
-			{kb.ArrowUp, "menuitem:Delete"}, {kb.Home, "menuitem:Edit name"}, {kb.Escape, id},
+			{kb.ArrowDown, "menuitem:View key"}, {kb.End, "menuitem:Delete"}, {kb.ArrowDown, "menuitem:Edit"},
+			{kb.ArrowUp, "menuitem:Delete"}, {kb.Home, "menuitem:Edit"}, {kb.Escape, id},
 		}
 		for _, s := range steps {
 			b.run(t, "key", chromedp.KeyEvent(s.key))
@@ -803,6 +804,382 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("permissions and allowed addresses: create restricted, the row's tooltip, edit to full access", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-lp", "env-lp1", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := p.tab(t)
+		b.signIn(t, "agent-lp", "env-lp1", false)
+		b.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.SendKeys(chromedp.ID("create-name"), "Contacts sync"))
+		if !eval[bool](t, b, `document.getElementById("create-full").checked && document.getElementById("create-resources").hidden`) {
+			t.Error("a new token does not start with Full access and its resource choices hidden")
+		}
+		// The resources and levels on offer are the catalogue's, as GET /v1/policy answers it.
+		if got, want := eval[[]string](t, b, resourceChoices("create")), catalogueChoices(t, p.srv.URL, session); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("resource choices = %q, want the catalogue's %q", got, want)
+		}
+		b.run(t, "Restricted, hooks Read, a CIDR the API refuses", chromedp.Click(chromedp.ID("create-restricted")),
+			chromedp.WaitVisible(chromedp.ID("create-resources")), chromedp.Click(chromedp.CSS(`input[name="create-hooks"][value="hooks:read"]`)),
+			chromedp.SendKeys(chromedp.ID("create-cidrs"), "10.0.0.0/33"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("create-cidrs-problem")))
+		if got := eval[string](t, b, `document.getElementById("create-cidrs-problem").textContent`); !strings.Contains(got, "CIDR") ||
+			!eval[bool](t, b, `document.activeElement.id === "create-cidrs" && document.getElementById("create-cidrs").getAttribute("aria-invalid") === "true"`) {
+			t.Errorf("invalid_cidr shown as %q, want the API's detail next to the field, focus on it", got)
+		}
+		if r := call(t, "GET", p.srv.URL+"/v1/tokens", "Bearer "+session, ""); !strings.Contains(r.body, `"items":[]`) {
+			t.Fatalf("a refused create stored a token: %s", r.shown())
+		}
+		b.run(t, "a good CIDR, Save", chromedp.SetValue(chromedp.ID("create-cidrs"), "10.1.2.3/8"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		key := b.copyKey(t)
+		b.run(t, "Close", chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		if perms, cidrs, _ := storedAccess(t, p.srv.URL, session, id); perms != `["hooks:read"]` || cidrs != `["10.0.0.0/8"]` {
+			t.Errorf("stored permissions %s, allowedCidrs %s; want [hooks:read] and [10.0.0.0/8]", perms, cidrs)
+		}
+		if s, _ := me(t, p.srv.URL, key); s != 403 {
+			t.Errorf("/v1/me from 127.0.0.1 with a key allowed from 10.0.0.0/8: %d, want 403", s)
+		}
+
+		// The row says Restricted; its tooltip shows on keyboard focus and on hover, Escape hides it.
+		badge := fmt.Sprintf(`document.querySelector('tr[data-id=%q] .access-badge')`, id)
+		tipShown := fmt.Sprintf(`getComputedStyle(document.getElementById(%s.getAttribute("aria-describedby"))).display !== "none"`, badge)
+		if got := eval[string](t, b, badge+`.textContent`); got != "Restricted" {
+			t.Errorf("access badge = %q, want Restricted", got)
+		}
+		if eval[bool](t, b, tipShown) {
+			t.Error("the tooltip shows before focus or hover")
+		}
+		b.run(t, "focus the badge", js(badge+`.focus()`), poll(tipShown, 3*time.Second))
+		tip := eval[string](t, b, fmt.Sprintf(`document.getElementById(%s.getAttribute("aria-describedby")).textContent`, badge))
+		if tip != "Restricted to hooks:read. Allowed from 10.0.0.0/8." {
+			t.Errorf("tooltip = %q, want the permissions and the allowed addresses", tip)
+		}
+		b.screenshot(t, "list-restricted-tooltip")
+		b.run(t, "Escape hides it", chromedp.KeyEvent(kb.Escape), poll("!"+tipShown, 3*time.Second))
+		b.run(t, "blur", js(`document.activeElement.blur()`))
+		x := eval[float64](t, b, badge+`.getBoundingClientRect().x + 5`)
+		y := eval[float64](t, b, badge+`.getBoundingClientRect().y + 5`)
+		b.run(t, "hover", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y), poll(tipShown, 3*time.Second))
+		b.run(t, "move away", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 2, 2), poll("!"+tipShown, 3*time.Second))
+
+		// Edit: the window shows what the token holds; Full access and no addresses.
+		b.choose(t, id, "Edit")
+		b.run(t, "edit window", chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		if got := eval[string](t, b, `[document.getElementById("edit-restricted").checked, document.querySelector('input[name="edit-hooks"]:checked').value, document.getElementById("edit-cidrs").value].join(" ")`); got != "true hooks:read 10.0.0.0/8" {
+			t.Errorf("edit window holds %q, want Restricted, hooks:read, 10.0.0.0/8", got)
+		}
+		b.run(t, "Full access, anywhere, Save", chromedp.Click(chromedp.ID("edit-full")), chromedp.WaitNotVisible(chromedp.ID("edit-resources")),
+			js(`document.getElementById("edit-cidrs").value = ""`), chromedp.Click(chromedp.ID("edit-save")), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		b.run(t, "row says Full access", poll(badge+`.textContent === "Full access"`, 10*time.Second))
+		if perms, cidrs, _ := storedAccess(t, p.srv.URL, session, id); perms != "null" || cidrs != "null" {
+			t.Errorf("after the edit: permissions %s, allowedCidrs %s; want null and null", perms, cidrs)
+		}
+		within(t, p.srv.URL, key, "edit to full access from anywhere", 200)
+		b.run(t, "focus the badge", js(badge+`.focus()`), poll(tipShown, 3*time.Second))
+		if tip := eval[string](t, b, fmt.Sprintf(`document.getElementById(%s.getAttribute("aria-describedby")).textContent`, badge)); !strings.HasPrefix(tip, "Full access") || !strings.Contains(tip, "any IP address") {
+			t.Errorf("tooltip of a full-access token = %q", tip)
+		}
+	})
+
+	t.Run("keyboard alone: the permissions editor, the tooltip, Edit", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-lpkb", "env-lp2", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := p.tab(t)
+		b.signIn(t, "agent-lpkb", "env-lp2", false)
+		const activeJS = `(e => e.id || e.dataset.token || (e.type === "radio" ? e.name + "=" + e.value : e.getAttribute("role") + ":" + e.textContent))(document.activeElement)`
+		active := func() string { return eval[string](t, b, activeJS) }
+		press := func(key, want string) {
+			t.Helper()
+			b.run(t, "key", chromedp.KeyEvent(key))
+			if got := active(); got != want {
+				t.Fatalf("after %q focus on %q, want %q", key, got, want)
+			}
+		}
+		tabTo := func(want string) {
+			t.Helper()
+			for range 30 {
+				if active() == want {
+					return
+				}
+				b.run(t, "Tab", chromedp.KeyEvent(kb.Tab))
+			}
+			t.Fatalf("Tab never reached %s (focus on %q)", want, active())
+		}
+		tabTo("new-token")
+		b.run(t, "Enter on +New", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("create-dialog")), chromedp.KeyEvent("Webhook reader"))
+		press(kb.Tab, "create-type")
+		press(kb.Tab, "create-expiry")
+		press(kb.Tab, "create-full")
+		press(kb.ArrowDown, "create-restricted")
+		if eval[bool](t, b, `document.getElementById("create-resources").hidden`) {
+			t.Fatal("choosing Restricted by keyboard does not show the resources")
+		}
+		press(kb.Tab, "create-hooks=")
+		press(kb.ArrowRight, "create-hooks=hooks:read")
+		press(kb.ArrowRight, "create-hooks=hooks:write")
+		press(kb.ArrowLeft, "create-hooks=hooks:read")
+		press(kb.Tab, "create-cidrs")
+		b.run(t, "type a CIDR", chromedp.KeyEvent("192.0.2.0/24"))
+		tabTo("create-save")
+		b.run(t, "Space on Save", chromedp.KeyEvent(" "), chromedp.WaitVisible(chromedp.ID("key-dialog")))
+		b.run(t, "Escape closes the key window", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		if perms, cidrs, _ := storedAccess(t, p.srv.URL, session, id); perms != `["hooks:read"]` || cidrs != `["192.0.2.0/24"]` {
+			t.Fatalf("stored permissions %s, allowedCidrs %s; want [hooks:read] and [192.0.2.0/24]", perms, cidrs)
+		}
+		// Tab reaches the row's access badge: its tooltip shows; Escape hides it, focus stays.
+		b.run(t, "back to +New", js(`document.getElementById("new-token").focus()`))
+		for range 30 {
+			if eval[bool](t, b, `document.activeElement.classList.contains("access-badge")`) {
+				break
+			}
+			b.run(t, "Tab", chromedp.KeyEvent(kb.Tab))
+		}
+		tip := `(e => e.classList.contains("access-badge") && getComputedStyle(document.getElementById(e.getAttribute("aria-describedby"))).display !== "none")(document.activeElement)`
+		if !eval[bool](t, b, tip) {
+			t.Fatalf("Tab to the access badge shows no tooltip (focus on %q)", active())
+		}
+		b.run(t, "Escape", chromedp.KeyEvent(kb.Escape))
+		if eval[bool](t, b, tip) || !eval[bool](t, b, `document.activeElement.classList.contains("access-badge")`) {
+			t.Error("Escape does not hide the tooltip, or moves focus")
+		}
+		// Edit by keyboard: Escape first changes nothing, then Write and Save with Enter.
+		tabTo(id)
+		b.run(t, "menu, Edit", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("token-menu")), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		if got := active(); got != "edit-name" {
+			t.Errorf("focus in Edit on %q, want the name", got)
+		}
+		b.run(t, "Escape", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		if got := settleFocus(b, id); got != id {
+			t.Errorf("focus after Escape on %q, want the menu button", got)
+		}
+		b.run(t, "menu, Edit", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("token-menu")), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		press(kb.Tab, "edit-restricted")
+		press(kb.Tab, "edit-hooks=hooks:read")
+		press(kb.ArrowRight, "edit-hooks=hooks:write")
+		b.run(t, "Enter saves", chromedp.KeyEvent(kb.Enter), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		if got := settleFocus(b, id); got != id {
+			t.Errorf("focus after Save on %q, want the menu button", got)
+		}
+		if perms, cidrs, _ := storedAccess(t, p.srv.URL, session, id); perms != `["hooks:write"]` || cidrs != `["192.0.2.0/24"]` {
+			t.Errorf("after the edit: permissions %s, allowedCidrs %s; want [hooks:write] and the CIDR kept", perms, cidrs)
+		}
+	})
+
+	t.Run("the policy window saves; an agent's create is then refused with the policy's rule", func(t *testing.T) {
+		admin := p.tab(t)
+		adminSession, err := p.srv.Mint("admin-lp", "env-lp3", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agentSession, err := p.srv.Mint("agent-lp3", "env-lp3", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A rate limit set through the API, which the window keeps; an agent's token made before.
+		if r := call(t, "PUT", p.srv.URL+"/v1/policy", "Bearer "+adminSession, `{"maxRateLimit":{"requests":100,"windowSeconds":60}}`); r.status != 200 {
+			t.Fatalf("put policy: %d %s", r.status, r.shown())
+		}
+		var older struct{ ID string }
+		_ = json.Unmarshal([]byte(call(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, `{"name":"Made before"}`).body), &older)
+		agent := p.tab(t)
+		agent.signIn(t, "agent-lp3", "env-lp3", false)
+		if !eval[bool](t, agent, `document.getElementById("policy-open").hidden`) {
+			t.Error("an agent is offered the Policy window")
+		}
+
+		admin.signIn(t, "admin-lp", "env-lp3", true)
+		admin.run(t, "Policy", chromedp.Click(chromedp.ID("policy-open")), chromedp.WaitVisible(chromedp.ID("policy-dialog")),
+			poll(policyRead, 10*time.Second))
+		got := eval[string](t, admin, `[document.getElementById("policy-lifetime").value, document.getElementById("policy-full").checked,
+			document.querySelector('input[name="policy-hooks"]:checked').value, document.getElementById("policy-cidrs").checked].join(" ")`)
+		if got != " true hooks:write false" {
+			t.Errorf("policy window holds %q, want the defaults (no maximum, full access, hooks:write, no allowlist)", got)
+		}
+		if rate := eval[string](t, admin, `document.getElementById("policy-rate").textContent`); !strings.Contains(rate, "100 requests per 60 s") {
+			t.Errorf("rate limits shown as %q", rate)
+		}
+		admin.screenshot(t, "policy-window")
+		admin.run(t, "0 days", chromedp.SendKeys(chromedp.ID("policy-lifetime"), "0"), chromedp.Click(chromedp.ID("policy-save")),
+			chromedp.WaitVisible(chromedp.ID("policy-lifetime-problem")))
+		if got := eval[string](t, admin, `document.getElementById("policy-lifetime-problem").textContent`); !strings.Contains(got, "maxLifetimeDays") {
+			t.Errorf("invalid_policy shown as %q, want the API's detail next to the field", got)
+		}
+		admin.run(t, "30 days, no full access, hooks Read, Save", chromedp.SetValue(chromedp.ID("policy-lifetime"), "30"),
+			chromedp.Click(chromedp.ID("policy-full")), chromedp.Click(chromedp.CSS(`input[name="policy-hooks"][value="hooks:read"]`)),
+			chromedp.Click(chromedp.ID("policy-save")), chromedp.WaitNotVisible(chromedp.ID("policy-dialog")),
+			poll(`!document.getElementById("list-note").hidden && document.getElementById("list-note").textContent.startsWith("Policy saved")`, 10*time.Second))
+		r := call(t, "GET", p.srv.URL+"/v1/policy", "Bearer "+agentSession, "")
+		for _, want := range []string{`"maxLifetimeDays":30`, `"agentFullAccess":false`, `"agentPermissions":["hooks:read"]`, `"requireAllowedCidrs":false`, `"maxRateLimit":{"requests":100,"windowSeconds":60}`} {
+			if !strings.Contains(r.body, want) {
+				t.Errorf("policy after Save %s lacks %s", r.body, want)
+			}
+		}
+
+		// The agent's page read the policy before the change: the API refuses, and says why.
+		agent.run(t, "+New, Full access, never expires", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.SendKeys(chromedp.ID("create-name"), "Too much"), chromedp.Click(chromedp.ID("create-save")), chromedp.WaitVisible(chromedp.ID("create-problem")))
+		if got := eval[string](t, agent, `document.getElementById("create-problem").textContent`); !strings.HasPrefix(got, "maxLifetimeDays:") {
+			t.Errorf("policy_violation shown as %q, want the policy's rule", got)
+		}
+		agent.run(t, "in 30 days", chromedp.SetValue(chromedp.ID("create-expiry"), "30"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("create-permissions-problem")))
+		if got := eval[string](t, agent, `document.getElementById("create-permissions-problem").textContent`); !strings.HasPrefix(got, "agentFullAccess:") {
+			t.Errorf("permission_not_allowed shown as %q, want the policy's rule next to Permissions", got)
+		}
+		agent.run(t, "hooks Write", chromedp.Click(chromedp.ID("create-restricted")), chromedp.Click(chromedp.CSS(`input[name="create-hooks"][value="hooks:write"]`)),
+			chromedp.Click(chromedp.ID("create-save")), poll(`document.getElementById("create-permissions-problem").textContent.startsWith("agentPermissions:")`, 10*time.Second))
+		if r := call(t, "GET", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, ""); strings.Count(r.body, `"id":"tok_`) != 1 {
+			t.Errorf("refused creates stored tokens: %s", r.shown())
+		}
+		agent.run(t, "hooks Read", chromedp.Click(chromedp.CSS(`input[name="create-hooks"][value="hooks:read"]`)), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")), chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+
+		// Reloaded, the page offers only what the policy lets an agent grant, and shows the older
+		// token outside it with the rule it breaks.
+		agent.run(t, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("tokens")), chromedp.WaitNotPresent(chromedp.CSS(`#token-table[aria-busy]`)))
+		agent.waitRow(t, older.ID, "outside policy")
+		if row := agent.rowText(t, older.ID); !strings.Contains(row, "maxLifetimeDays: tokens of this environment need an expiry") {
+			t.Errorf("the older token's row %q lacks the rule it breaks", row)
+		}
+		agent.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")))
+		offered := eval[string](t, agent, `[document.getElementById("create-full").disabled, document.getElementById("create-restricted").checked,
+			document.querySelector('input[name="create-hooks"][value="hooks:write"]').disabled, document.getElementById("create-expiry-help").textContent].join(" | ")`)
+		if offered != "true | true | true | Your environment's policy: a token needs an expiry, at most 30 days away." {
+			t.Errorf("create window under the policy = %q", offered)
+		}
+		agent.screenshot(t, "create-token-policy")
+	})
+
+	t.Run("an administrator suspends all of one user's tokens, by keyboard; and transfers one", func(t *testing.T) {
+		leaver, err := p.srv.Mint("agent-leaves", "env-lp4", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stayer, err := p.srv.Mint("agent-stays", "env-lp4", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		var keys []string
+		for _, s := range []string{leaver, leaver, stayer} {
+			var tok struct{ ID, Key string }
+			_ = json.Unmarshal([]byte(call(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+s, `{"name":"Sync"}`).body), &tok)
+			ids, keys = append(ids, tok.ID), append(keys, tok.Key)
+		}
+		admin := p.tab(t)
+		adminSession, err := p.srv.Mint("admin-lp4", "env-lp4", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin.signIn(t, "admin-lp4", "env-lp4", true)
+		admin.run(t, "Everyone", chromedp.SetValue(chromedp.ID("owner-filter"), "all"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`), chromedp.WaitVisible(chromedp.CSS(kebab(ids[0]))))
+		const item = "Suspend all of this user's tokens…"
+		if items := admin.menuItems(t, ids[0]); !contains(items, item) || !contains(items, "Transfer…") {
+			t.Errorf("admin's menu on an agent's token = %v, want %s and Transfer…", items, item)
+		}
+		admin.run(t, "close menu", chromedp.KeyEvent(kb.Escape))
+		// Keyboard: the menu item, Escape on the confirmation (nothing suspended), then Space.
+		openConfirm := func() {
+			t.Helper()
+			admin.run(t, "menu by keyboard", js(fmt.Sprintf(`document.querySelector(%q).focus()`, kebab(ids[0]))), chromedp.KeyEvent(kb.Enter),
+				chromedp.WaitVisible(chromedp.ID("token-menu")), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.ArrowUp))
+			if got := eval[string](t, admin, `document.activeElement.textContent`); got != item {
+				t.Fatalf("focus on %q, want %s", got, item)
+			}
+			admin.run(t, "Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("suspend-dialog")))
+			if got := eval[string](t, admin, `document.getElementById("suspend-title").textContent + " | " + document.activeElement.textContent`); got != "Suspend every token of “agent-leaves”? | Cancel" {
+				t.Errorf("confirmation = %q, want it to name the user, focus on Cancel", got)
+			}
+		}
+		openConfirm()
+		admin.run(t, "Escape", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("suspend-dialog")))
+		if got := settleFocus(admin, ids[0]); got != ids[0] {
+			t.Errorf("focus after Escape on %q, want the menu button", got)
+		}
+		if _, _, status := storedAccess(t, p.srv.URL, adminSession, ids[0]); status != "active" {
+			t.Fatalf("Escape on the confirmation suspended the token (%s)", status)
+		}
+		openConfirm()
+		admin.run(t, "Tab, Space", chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(" "), chromedp.WaitNotVisible(chromedp.ID("suspend-dialog")),
+			poll(`document.getElementById("list-note").textContent.startsWith("Suspended 2 tokens of agent-leaves.")`, 10*time.Second))
+		admin.waitRow(t, ids[1], "inactive")
+		if got := settleFocus(admin, ids[0]); got != ids[0] {
+			t.Errorf("focus after the suspension on %q, want the menu button", got)
+		}
+		for i, want := range []string{"inactive", "inactive", "active"} {
+			if _, _, status := storedAccess(t, p.srv.URL, adminSession, ids[i]); status != want {
+				t.Errorf("token %d: %s after suspending agent-leaves, want %s", i, status, want)
+			}
+		}
+		within(t, p.srv.URL, keys[0], "suspend all", 403)
+
+		// Transfer: agent-stays' token goes to agent-leaves, key unchanged.
+		admin.choose(t, ids[2], "Transfer…")
+		admin.run(t, "transfer", chromedp.WaitVisible(chromedp.ID("transfer-dialog")), chromedp.SendKeys(chromedp.ID("transfer-user"), "agent-leaves"),
+			chromedp.Click(chromedp.ID("transfer-confirm")), chromedp.WaitNotVisible(chromedp.ID("transfer-dialog")))
+		admin.waitRow(t, ids[2], "agent-leaves")
+		if r := call(t, "GET", p.srv.URL+"/v1/tokens/"+ids[2], "Bearer "+leaver, ""); r.status != 200 {
+			t.Errorf("the new owner reads the transferred token: %d", r.status)
+		}
+		if s, _ := me(t, p.srv.URL, keys[2]); s != 200 {
+			t.Errorf("/v1/me with the transferred key: %d, want 200", s)
+		}
+	})
+
+	t.Run("axe finds no violation in the least-privilege windows", func(t *testing.T) {
+		axe := axeSource(t)
+		b := p.tab(t)
+		b.signIn(t, "admin-lpaxe", "env-lp5", true)
+		check := func(state string) {
+			t.Helper()
+			for _, v := range b.axe(t, axe).Violations {
+				t.Errorf("%s: %s", state, v)
+			}
+		}
+		b.run(t, "+New, Restricted", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.Click(chromedp.ID("create-restricted")), chromedp.WaitVisible(chromedp.ID("create-resources")))
+		check("Create Token, Restricted")
+		b.run(t, "a refused CIDR", chromedp.SendKeys(chromedp.ID("create-name"), "Axe"), chromedp.SendKeys(chromedp.ID("create-cidrs"), "nowhere"),
+			chromedp.Click(chromedp.ID("create-save")), chromedp.WaitVisible(chromedp.ID("create-cidrs-problem")))
+		check("Create Token, a refused CIDR")
+		b.run(t, "Save", chromedp.SetValue(chromedp.ID("create-cidrs"), "203.0.113.0/24"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")), chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		b.run(t, "focus the access badge", js(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .access-badge').focus()`, id)))
+		check("the list, a tooltip shown")
+		b.choose(t, id, "Edit")
+		b.run(t, "Edit", chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		check("Edit")
+		b.run(t, "close", chromedp.Click(chromedp.CSS("#edit-dialog [data-close]")), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		b.run(t, "Policy", chromedp.Click(chromedp.ID("policy-open")), chromedp.WaitVisible(chromedp.ID("policy-dialog")),
+			poll(policyRead, 10*time.Second))
+		check("Policy")
+		b.run(t, "close", chromedp.Click(chromedp.CSS("#policy-dialog [data-close]")), chromedp.WaitNotVisible(chromedp.ID("policy-dialog")))
+		other, err := p.srv.Mint("agent-lpaxe", "env-lp5", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var theirs struct{ ID string }
+		_ = json.Unmarshal([]byte(call(t, "POST", p.srv.URL+"/v1/tokens", "Bearer "+other, `{"name":"Theirs"}`).body), &theirs)
+		b.run(t, "Everyone", chromedp.SetValue(chromedp.ID("owner-filter"), "all"),
+			js(`document.getElementById("owner-filter").dispatchEvent(new Event("change"))`), chromedp.WaitVisible(chromedp.CSS(kebab(theirs.ID))))
+		for _, w := range []struct{ item, dialog string }{{"Suspend all of this user's tokens…", "suspend-dialog"}, {"Transfer…", "transfer-dialog"}} {
+			b.choose(t, theirs.ID, w.item)
+			b.run(t, w.item, chromedp.WaitVisible(chromedp.ID(w.dialog)))
+			check(w.item)
+			b.run(t, "close", chromedp.Click(chromedp.CSS("#"+w.dialog+" [data-close]")), chromedp.WaitNotVisible(chromedp.ID(w.dialog)))
+		}
+	})
+
 	t.Run("axe finds no violation: the list, the token menu open, each window", func(t *testing.T) {
 		axe := axeSource(t)
 		b := p.tab(t)
@@ -833,7 +1210,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		check("Create Token", "label")
 		b.run(t, "Cancel", chromedp.Click(chromedp.CSS(`#create-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("create-dialog")))
 		for _, w := range []struct{ item, dialog string }{
-			{"View key", "key-dialog"}, {"Edit name", "rename-dialog"}, {"Roll key", "roll-dialog"},
+			{"View key", "key-dialog"}, {"Edit", "edit-dialog"}, {"Roll key", "roll-dialog"},
 			{"History", "history-dialog"}, {"Delete", "delete-dialog"},
 		} {
 			b.choose(t, id, w.item)
@@ -864,6 +1241,56 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 		b.screenshot(t, "roll-key-360px")
 	})
+}
+
+// policyRead is true once the Policy window holds the policy it read.
+const policyRead = `document.getElementById("policy-state").textContent === "" && document.querySelector("#policy-levels input") !== null`
+
+// storedAccess reads a token through the API: its permissions and allowedCidrs as the JSON it
+// answers (null, or a list), and its status.
+func storedAccess(t *testing.T, url, session, id string) (permissions, allowedCidrs, status string) {
+	t.Helper()
+	r := call(t, "GET", url+"/v1/tokens/"+id, "Bearer "+session, "")
+	var tok struct {
+		Permissions, AllowedCidrs json.RawMessage
+		Status                    string
+	}
+	if err := json.Unmarshal([]byte(r.body), &tok); r.status != 200 || err != nil {
+		t.Fatalf("get %s: %d %s", id, r.status, r.shown())
+	}
+	return string(tok.Permissions), string(tok.AllowedCidrs), tok.Status
+}
+
+// resourceChoices is the JavaScript that lists a window's None / Read / Write choices, one
+// "resource:Level,Level" per resource, as the page shows them.
+func resourceChoices(prefix string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll("#%s-resources fieldset.resource")].map(f =>
+		f.querySelector("legend").textContent.toLowerCase() + ":" + [...f.querySelectorAll("label")].map(l => l.textContent.trim()).join(","))`, prefix)
+}
+
+// catalogueChoices is what resourceChoices should list: the catalogue of GET /v1/policy, each
+// resource with None and the levels it names.
+func catalogueChoices(t *testing.T, url, session string) []string {
+	t.Helper()
+	var pol struct{ Catalogue []struct{ Name string } }
+	if err := json.Unmarshal([]byte(call(t, "GET", url+"/v1/policy", "Bearer "+session, "").body), &pol); err != nil || len(pol.Catalogue) == 0 {
+		t.Fatalf("no catalogue in GET /v1/policy (%v)", err)
+	}
+	var order []string
+	levels := map[string][]string{}
+	for _, e := range pol.Catalogue {
+		resource, level, _ := strings.Cut(e.Name, ":")
+		if levels[resource] == nil {
+			order = append(order, resource)
+			levels[resource] = []string{"None"}
+		}
+		levels[resource] = append(levels[resource], strings.ToUpper(level[:1])+level[1:])
+	}
+	var out []string
+	for _, r := range order {
+		out = append(out, r+":"+strings.Join(levels[r], ","))
+	}
+	return out
 }
 
 // settleFocus waits up to 3 s for focus to reach the element whose id or data-token is want,

@@ -59,7 +59,8 @@ export function client(config) {
       return call("GET", "/v1/tokens?" + q);
     },
     create: (fields) => call("POST", "/v1/tokens", fields),
-    rename: (tokenId, name) => call("PATCH", `/v1/tokens/${id(tokenId)}`, { name }),
+    // edit changes any of name, permissions and allowedCidrs: only the fields given.
+    edit: (tokenId, fields) => call("PATCH", `/v1/tokens/${id(tokenId)}`, fields),
     reveal: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/reveal`),
     deactivate: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/deactivate`),
     activate: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/activate`),
@@ -68,6 +69,11 @@ export function client(config) {
       call("POST", `/v1/tokens/${id(tokenId)}/roll`, { gracePeriodSeconds }, { "Idempotency-Key": idempotencyKey }),
     revokePreviousKey: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/previous-key/revoke`),
     remove: (tokenId) => call("DELETE", `/v1/tokens/${id(tokenId)}`),
+    transfer: (tokenId, userId) => call("POST", `/v1/tokens/${id(tokenId)}/transfer`, { userId }),
+    deactivateUser: (userId) => call("POST", `/v1/users/${encodeURIComponent(userId)}/tokens/deactivate`),
+    // policy answers the environment's policy and the permission catalogue.
+    policy: () => call("GET", "/v1/policy"),
+    putPolicy: (policy) => call("PUT", "/v1/policy", policy),
     audit: (tokenId, cursor) => {
       const q = new URLSearchParams({ limit: "20" });
       if (cursor) q.set("cursor", cursor);

@@ -11,31 +11,38 @@ import * as list from "./list.js";
 import * as menu from "./menu.js";
 import * as create from "./create.js";
 import * as key from "./key.js";
-import * as rename from "./rename.js";
+import * as edit from "./edit.js";
 import * as status from "./status.js";
 import * as roll from "./roll.js";
 import * as history from "./history.js";
 import * as remove from "./delete.js";
+import * as suspend from "./suspend.js";
+import * as transfer from "./transfer.js";
+import * as policy from "./policy.js";
+import { loadPolicy } from "./access.js";
 
-const views = [account, list, menu, create, key, rename, roll, history, remove];
+const views = [account, list, menu, create, key, edit, roll, history, remove, suspend, transfer, policy];
 
 const mine = (token) => token.userId === page.me.sub;
+const othersAsAdmin = (token) => page.me.admin && !mine(token);
 
 // The ⋮ menu of a token, top to bottom; `when` leaves an item out where it does not apply.
 // The API decides: an item is hidden only where the API would refuse it.
 const tokenMenu = [
-  { label: "Edit name", run: rename.openRename },
+  { label: "Edit", run: (t) => edit.openEdit(t) },
   { label: "View key", when: mine, run: key.viewKey },
   { label: "Activate", when: (t) => t.status === "inactive", run: (t) => status.setActive(t, true) },
   { label: "Deactivate", when: (t) => t.status !== "inactive", run: (t) => status.setActive(t, false) },
   { label: "Roll key", when: mine, run: roll.openRoll },
   { label: "End previous key now", when: list.graceRuns, run: roll.endPreviousKey },
   { label: "History", run: history.openHistory },
+  { label: "Transfer…", when: (t) => page.me.admin, run: transfer.openTransfer },
+  { label: "Suspend all of this user's tokens…", when: othersAsAdmin, run: suspend.openSuspend },
   { label: "Delete", run: remove.openDelete, className: "danger" },
 ];
 
 // The windows that keep what was typed when the session ends, by the draft's kind.
-const drafts = { create: create.openCreate, rename: rename.restoreRename };
+const drafts = { create: create.openCreate, edit: edit.restoreEdit };
 
 async function boot() {
   try {
@@ -63,6 +70,8 @@ async function boot() {
   const adminGroup = page.config.adminGroup || "admin";
   page.me = { sub: session.claims.sub, admin: groupsOf(session.claims, groupsClaim).includes(adminGroup) };
   account.showAccount();
+  policy.showPolicyButton();
+  loadPolicy();
   await list.showList();
   const draft = account.takeDraft();
   if (draft) drafts[draft.kind]?.(draft);

@@ -1,12 +1,15 @@
-// The Create Token window (+New): name, type (Admin for an administrator only) and expiry; Save
-// creates the token, adds it to the list and opens the key window with its key.
+// The Create Token window (+New): name, type (Admin for an administrator only), expiry,
+// permissions and allowed IP addresses (access.js); Save creates the token, adds it to the list
+// and opens the key window with its key.
 
 import { $, attempt, busy, openDialog, page, setProblem } from "./ui.js";
 import { addItem } from "./list.js";
 import { showKey } from "./key.js";
+import { clearAccessProblems, placeProblem, policyReady, readAccess, renderAccess } from "./access.js";
 
 /** openCreate opens the window, empty, or filled with a draft kept when the session ended. */
-export function openCreate(draft) {
+export async function openCreate(draft) {
+  await policyReady();
   const form = $("create-form");
   form.reset();
   if (!page.me.admin) $("create-type-admin")?.remove();
@@ -19,6 +22,9 @@ export function openCreate(draft) {
     $("create-date").value = draft.date || "";
   }
   $("create-date-field").hidden = $("create-expiry").value !== "date";
+  const days = page.policy?.maxLifetimeDays;
+  $("create-expiry-help").textContent = days ? `Your environment's policy: a token needs an expiry, at most ${days} days away.` : "";
+  renderAccess("create", draft ? draft.permissions : undefined, draft?.cidrs ?? null);
   updateTypeHelp();
   openDialog($("create-dialog"), $("new-token"));
   $("create-name").focus();
@@ -44,7 +50,12 @@ async function submitCreate(e) {
   const form = $("create-form");
   const name = $("create-name").value;
   const fields = { name, type: $("create-type").value };
-  const draft = () => ({ kind: "create", name, type: fields.type, expiry: $("create-expiry").value, date: $("create-date").value });
+  const access = readAccess("create");
+  const draft = () => ({
+    kind: "create", name, type: fields.type, expiry: $("create-expiry").value, date: $("create-date").value,
+    permissions: access.permissions, cidrs: access.cidrsText,
+  });
+  clearAccessProblems("create");
   if (!name.trim()) {
     setProblem($("create-problem"), "Give the token a name.");
     $("create-name").focus();
@@ -57,8 +68,16 @@ async function submitCreate(e) {
     return;
   }
   if (expiresAt) fields.expiresAt = expiresAt;
+  // Full access is the API's default: a token made with it carries no permissions field.
+  if (access.permissions) fields.permissions = access.permissions;
+  if (access.allowedCidrs) fields.allowedCidrs = access.allowedCidrs;
+  setProblem($("create-problem"), "");
   busy(form, true);
-  const created = await attempt(() => page.api.create(fields), (d) => setProblem($("create-problem"), d), draft);
+  const created = await attempt(
+    () => page.api.create(fields),
+    (d, problem) => placeProblem("create", problem) || setProblem($("create-problem"), d),
+    draft,
+  );
   busy(form, false);
   if (!created) return;
   const { key, ...token } = created;

@@ -4,6 +4,7 @@
 
 import { $, attempt, dateFormat, el, page, setProblem, time } from "./ui.js";
 import { openMenu } from "./menu.js";
+import { accessBadge, policyNote } from "./rowaccess.js";
 
 const list = { owner: "me", items: [], nextCursor: null };
 
@@ -60,10 +61,16 @@ export function rowProblem(tokenId, detail) {
   tr.after(el("tr", { className: "row-problem" }, cell));
 }
 
+/** reload loads the list again from its first page, as the owner filter stands. */
+export function reload() {
+  return load();
+}
+
 async function load(append = false) {
   const listState = $("list-state");
   setProblem($("list-problem"), "");
   if (!append) {
+    $("list-note").hidden = true;
     list.items = [];
     list.nextCursor = null;
     $("token-table").hidden = true;
@@ -110,6 +117,7 @@ function row(token) {
   const status = statusOf(token);
   const name = el("td", { "data-label": "Name", className: "name" }, el("span", { className: "token-name" }, token.name));
   if (token.type === "admin") name.append(" ", el("span", { className: "badge badge-admin" }, "Admin"));
+  name.append(" ", accessBadge(token));
   const trigger = el(
     "button",
     { type: "button", className: "kebab", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${token.name}`, "data-token": token.id },
@@ -124,6 +132,7 @@ function row(token) {
   });
   const statusCell = el("td", { "data-label": "Status" }, el("span", { className: `badge badge-${status}` }, status));
   if (token.leak) statusCell.append(" ", ...leakNote(token));
+  statusCell.append(...policyNote(token));
   const keyCell = el("td", { "data-label": "Key" }, el("code", { className: "hint" }, token.hint));
   if (graceRuns(token)) {
     keyCell.append(

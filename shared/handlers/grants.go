@@ -234,7 +234,19 @@ func DeactivateUserTokens(d *service.Deps) httpapi.Handler {
 	})
 }
 
-// GetPolicy is GET /v1/policy: the environment's token policy, for anyone of it.
+// policyView is the policy as GET and PUT /v1/policy answer it: its fields and, read-only, the
+// catalogue of permissions a token may hold, which the dashboard offers per resource.
+type policyView struct {
+	policy.Policy
+	Catalogue []permission.Entry `json:"catalogue"`
+}
+
+func viewOfPolicy(pol policy.Policy) policyView {
+	return policyView{Policy: pol, Catalogue: permission.Catalogue()}
+}
+
+// GetPolicy is GET /v1/policy: the environment's token policy and the permission catalogue,
+// for anyone of it.
 func GetPolicy(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("getpolicy", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, err := session(d, req)
@@ -245,7 +257,7 @@ func GetPolicy(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, pol), nil
+		return httpapi.JSON(http.StatusOK, viewOfPolicy(pol)), nil
 	})
 }
 
@@ -353,6 +365,6 @@ func PutPolicy(d *service.Deps) httpapi.Handler {
 		if err := d.Store.PutPolicy(ctx, p.EnvironmentID, pol, actor(req, p.UserID)); err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, pol), nil
+		return httpapi.JSON(http.StatusOK, viewOfPolicy(pol)), nil
 	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/authorizer"
 	"github.com/apitokens/apitokens/shared/handlers"
+	"github.com/apitokens/apitokens/shared/permission"
 	"github.com/apitokens/apitokens/testkit/emulatortest"
 )
 
@@ -160,6 +161,11 @@ func TestPolicy(t *testing.T) {
 	if def.status != 200 || def.body["agentFullAccess"] != true || def.body["maxLifetimeDays"] != nil {
 		t.Errorf("default policy = %d %s", def.status, def.shown())
 	}
+	// The answer lists the catalogue, read-only, for a client to offer what a token may hold.
+	catalogue, _ := json.Marshal(permission.Catalogue())
+	if want := `"catalogue":` + string(catalogue); len(permission.Catalogue()) == 0 || !strings.Contains(def.raw, want) {
+		t.Errorf("policy %s lacks %s", def.raw, want)
+	}
 	a.expectProblem(a.do(ann, "PUT", "/v1/policy", `{"agentFullAccess":false}`), 403, "admin_required", "an agent sets the policy")
 	for _, c := range []struct{ body, code string }{
 		{`{"maxLifetimeDays":0}`, "invalid_policy"},
@@ -171,6 +177,7 @@ func TestPolicy(t *testing.T) {
 		{`{"maxLifetimeDays":30.5}`, "invalid_policy"},
 		{`{"requireAllowedCidrs":null}`, "invalid_field_type"},
 		{`{"agentFullAccess":null}`, "invalid_field_type"},
+		{`{"catalogue":[]}`, "unknown_field"},
 	} {
 		a.expectProblem(a.do(adam, "PUT", "/v1/policy", c.body), 400, c.code, c.body)
 	}
