@@ -37,6 +37,7 @@ const (
 	kindSubscriptionCount = "subscription-count"
 	kindAttempt           = "attempt"
 	kindExpiry            = "expiry"
+	kindUsage             = "usage"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -57,6 +58,7 @@ var ItemKinds = []ItemKind{
 	{kindSubscriptionCount, "per-token subscription count (enforces the limit)", "SUBS#<environment>#<token id>", "COUNT", "", "", "", ""},
 	{kindAttempt, "delivery attempt of a subscription (30 days)", "ATTEMPTS#<environment>#<subscription id>", "<attempt id>", "", "", "", ""},
 	{kindExpiry, "a token under the day its key expires (until a week after)", "EXPIRES#<day>", "TOKEN#<environment>#<token id>", "", "", "", ""},
+	{kindUsage, "a token's calls in one UTC hour, by outcome (400 days)", "USAGE#<environment>#<token id>", "HOUR#<hour>", "USAGE#<environment>", "HOUR#<hour>#<token id>", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no

@@ -64,6 +64,8 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 	if envSub.GSI1PK != "SUBEVT#<environment>#<event>" || exp.PK != "EXPIRES#2026-12-24" {
 		t.Errorf("got an Admin token's subscription under %q and an expiry under %q", envSub.GSI1PK, exp.PK)
 	}
+	use := usageKeys("<environment>", "<token id>", expires)
+	hourShape := strings.NewReplacer("2026-12-24T10", "<hour>")
 	pol, ue := newPolicyItem("<environment>", policy.Default(), time.Now(), Actor{}), userEnvironmentItem("<user>", "<environment>")
 	written := map[string][7]string{
 		kindToken:             {ti.Kind, ti.PK, ti.SK, ti.GSI1PK, ti.GSI1SK, ti.GSI2PK, ti.GSI2SK},
@@ -81,6 +83,7 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 		kindSubscriptionCount: {kindSubscriptionCount, subscriptionCountKeyString("<environment>", "<token id>")[0], subscriptionCountKeyString("<environment>", "<token id>")[1]},
 		kindAttempt:           {att.Kind, att.PK, att.SK},
 		kindExpiry:            {exp.Kind, strings.Replace(exp.PK, "2026-12-24", "<day>", 1), exp.SK},
+		kindUsage:             {kindUsage, use[0], hourShape.Replace(use[1]), use[2], hourShape.Replace(use[3])},
 	}
 	if len(written) != len(ItemKinds) {
 		t.Fatalf("got %d kinds written, want %d listed", len(written), len(ItemKinds))
