@@ -23,7 +23,7 @@ func (l Limits) Metered() bool { return l.RateLimit != nil || l.Quota != nil }
 
 // errContext answers a call whose authorizer context holds limits that do not read: never taken
 // as no limit.
-var errContext = fault.New(http.StatusInternalServerError, "internal", "The key's limits could not be read.")
+var errContext = fault.New(http.StatusInternalServerError, "internal_error", "The key's limits could not be read.")
 
 // LimitsOf reads the limits from the key authorizer's context of req: its "tokenId" and
 // "environmentId", and "rateLimit" and "quota" as JSON text ("null", or absent in a context
