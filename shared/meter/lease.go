@@ -7,15 +7,15 @@ import (
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
-// Block sizing. An instance claims a block of what remains of an allowance, never more than
-// remaining/fillDivisor, so the blocks it and others hold unspent shrink as the allowance
+// Block sizing (docs/metering.md). An instance claims a block of what remains of an allowance, never more than
+// remaining/FillDivisor, so the blocks it and others hold unspent shrink as the allowance
 // fills: when the allowance is spent, what other instances hold unspent is a small part of
 // what remained when they claimed it. A block is at most twice the last one this instance
 // spent (it starts at 1 and doubles while the calls keep coming: an instance that serves few
-// calls never holds many), and at most maxBlock.
+// calls never holds many), and at most MaxBlock. FillDivisor is that divisor.
 const (
-	fillDivisor = 20
-	maxBlock    = 1000
+	FillDivisor = 20
+	MaxBlock    = 1000
 )
 
 // lease is what one instance holds of one allowance of a token: the period (a window of its
@@ -43,7 +43,7 @@ func (l *lease) renew(c tokenstore.Counter, limit int64, end time.Time) {
 // nextBlock is the size of the next claim.
 func (l *lease) nextBlock() int64 {
 	remaining := l.limit - l.claimed
-	n := min(remaining/fillDivisor, 2*l.block, maxBlock)
+	n := min(remaining/FillDivisor, 2*l.block, MaxBlock)
 	return max(n, 1)
 }
 
