@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -18,6 +19,7 @@ import (
 // Store is the part of the table model the meter uses.
 type Store interface {
 	Claim(ctx context.Context, c tokenstore.Counter, limit, want int64) (granted, claimed int64, err error)
+	Release(ctx context.Context, c tokenstore.Counter, n int64) error
 	UsageStore
 }
 
@@ -74,9 +76,9 @@ type Decision struct {
 	Headers map[string]string
 }
 
-// Decide takes one call of the key's allowances: the quota's month first, then the rate
-// limit's window (a call refused by its rate limit gives its unit of quota back). A key without
-// limits is allowed with no write.
+// Decide takes one call of the key's allowances: the rate limit's window first, then the
+// quota's month (a call refused by its quota gives its unit of the window back; a call refused by
+// its rate limit never touches the quota). A key without limits is allowed with no write.
 func (m *Meter) Decide(ctx context.Context, l Limits) (Decision, error) {
 	if !l.Metered() {
 		return Decision{Outcome: Allowed}, nil
@@ -105,27 +107,49 @@ func (m *Meter) Decide(ctx context.Context, l Limits) (Decision, error) {
 
 // take spends one call of each lease there is, or none.
 func (m *Meter) take(ctx context.Context, rate, quota *lease) (Outcome, error) {
-	if quota != nil {
-		ok, w, err := quota.take(ctx, m.store)
+	if rate != nil {
+		ok, w, err := rate.take(ctx, m.store)
 		m.writes += int64(w)
 		if err != nil {
 			return 0, err
 		}
 		if !ok {
-			return QuotaExhausted, nil
+			return RateLimited, nil
 		}
 	}
-	if rate != nil {
-		ok, w, err := rate.take(ctx, m.store)
+	if quota != nil {
+		ok, w, err := quota.take(ctx, m.store)
 		m.writes += int64(w)
 		if err != nil || !ok {
-			if quota != nil {
-				quota.giveBack()
+			if rate != nil {
+				rate.giveBack()
 			}
-			return RateLimited, err
+			return QuotaExhausted, err
 		}
 	}
 	return Allowed, nil
+}
+
+// Release gives back what the instance holds unspent of every allowance whose period has not
+// ended, one write each: an instance that is shutting down must not strand a month's quota
+// (or the rest of a window) with it.
+func (m *Meter) Release(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var errs []error
+	for _, l := range m.leases {
+		if l.left > 0 && now.Before(l.end) {
+			if err := m.store.Release(ctx, l.counter, l.left); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.writes++
+			l.claimed -= l.left
+			l.left = 0
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // lease returns the instance's lease of a token's allowance, making it. Leases of periods

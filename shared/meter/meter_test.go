@@ -210,3 +210,28 @@ func TestTally(t *testing.T) {
 		t.Errorf("a flush with nothing to write: %d writes, %v", tally.Writes(), err)
 	}
 }
+
+// TestRelease: an instance that shuts down gives back the quota it holds unspent, so no other
+// instance is refused for it; a quota is still never exceeded.
+func TestRelease(t *testing.T) {
+	env := emulatortest.New(t)
+	ctx := context.Background()
+	clk := newClock(t0)
+	ins := metersim.Instances(env.Config, env.TableName, 2, clk.now)
+	l := limits(nil, quota(100), "tok_release")
+	for range 40 { // blocks of 1, 2, 4, 8, 16, 32: the instance holds some unspent
+		if d, err := ins[0].Meter.Decide(ctx, l); err != nil || d.Outcome != meter.Allowed {
+			t.Fatalf("call below the quota: %v, %v", d.Outcome, err)
+		}
+	}
+	if err := ins[0].Meter.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := metersim.Run(ctx, metersim.Scenario{Limits: l, Instances: 1, Callers: 1, Calls: 100, Now: clk.now}, ins[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Admitted != 60 {
+		t.Errorf("another instance after the first released: %v, want the 60 left admitted", r)
+	}
+}

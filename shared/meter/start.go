@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -16,24 +17,32 @@ import (
 const shutdownWrite = 400 * time.Millisecond
 
 // Start runs a key-guarded route as a Lambda function: h metered by a new Meter over store
-// (Wrap), its usage written at shutdown (StartFlushing). Every key-guarded function's main
-// calls it; a test holds template.yaml to that.
+// (Wrap); at shutdown it gives back the allowance it holds unspent (Release) and writes its
+// usage. Every key-guarded function's main calls it; a test holds template.yaml to that.
 func Start(store Store, log *slog.Logger, h httpapi.Handler) {
 	m := New(store, time.Now, log)
-	StartFlushing(m.Usage(), log, m.Wrap(h))
+	startWithShutdown(log, m.Wrap(h), func(ctx context.Context) error {
+		return errors.Join(m.Release(ctx), m.Usage().Flush(ctx))
+	})
 }
 
-// StartFlushing runs handler as a Lambda function registered with the Lambda Extensions API (an
-// internal extension, through aws-lambda-go), so that Lambda sends it SIGTERM before it shuts
-// the instance down; on SIGTERM it writes what usage holds, then exits.
+// StartFlushing runs handler as a Lambda function that writes what usage holds at shutdown
+// (the key authorizer's refusals).
 func StartFlushing(usage *Tally, log *slog.Logger, handler any) {
+	startWithShutdown(log, handler, usage.Flush)
+}
+
+// startWithShutdown runs handler as a Lambda function registered with the Lambda Extensions API
+// (an internal extension, through aws-lambda-go), so that Lambda sends it SIGTERM before it
+// shuts the instance down; on SIGTERM it runs last, then exits.
+func startWithShutdown(log *slog.Logger, handler any, last func(context.Context) error) {
 	lambda.StartWithOptions(handler, lambda.WithEnableSIGTERM(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownWrite)
 		defer cancel()
-		if err := usage.Flush(ctx); err != nil {
-			log.Error("usage at shutdown", "err", err.Error())
+		if err := last(ctx); err != nil {
+			log.Error("shutdown", "err", err.Error())
 		} else {
-			log.Info("usage at shutdown", "written", true)
+			log.Info("shutdown", "written", true)
 		}
 		os.Exit(0)
 	}))

@@ -95,3 +95,29 @@ func windowSK(windowSeconds int, start time.Time) string {
 	return "WINDOW#" + strconv.Itoa(windowSeconds) + "#" + formatTime(start)
 }
 func monthSK(month time.Time) string { return "MONTH#" + month.UTC().Format("2006-01") }
+
+// Release gives back n of counter c's allowance that an instance claimed and will not spend (it
+// is shutting down): one UpdateItem that takes n off what was claimed. Releasing more than the
+// instance holds would let others claim past the limit; the meter releases only what it holds.
+func (s *Store) Release(ctx context.Context, c Counter, n int64) error {
+	if n < 1 {
+		return nil
+	}
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Add(expression.Name("claimed"), expression.Value(-n))).
+		WithCondition(expression.AttributeExists(expression.Name("claimed"))).
+		Build()
+	if err != nil {
+		return fmt.Errorf("release allowance of token %s: %w", c.TokenID, err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: ItemKey(meterPK(c.EnvironmentID, c.TokenID), c.sk),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &failed) { // gone: its TTL removed it, nothing to give back
+		return fmt.Errorf("release allowance of token %s: %w", c.TokenID, err)
+	}
+	return nil
+}
