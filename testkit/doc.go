@@ -6,6 +6,7 @@
 //
 //	emulator      starts the local AWS emulator and provisions it from template.yaml
 //	emulatortest  one emulator per test binary, a fresh table and key ring per test
+//	metersim      one key through several independent meters at once
 //	openapitest   holds requests and answers to openapi.yaml
 //	samtemplate   reads template.yaml: functions, routes, authorizers, policies
 //	secretscan    scans test output and logs for keys and session tokens

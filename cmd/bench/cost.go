@@ -33,7 +33,7 @@ type costAction struct {
 
 // costSources make the cost table's rows from the template, in the table's order. A kind of
 // row of its own (another call than a route's or a check's) is a source in a file of its own.
-var costSources = []func(*samtemplate.App) []costAction{checkActions, routeActions}
+var costSources = []func(*samtemplate.App) []costAction{checkActions, routeActions, meteredActions}
 
 // costActions returns the cost table's rows.
 func costActions(app *samtemplate.App) []costAction {

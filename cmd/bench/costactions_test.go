@@ -36,6 +36,11 @@ func TestCostActionsCoverTemplate(t *testing.T) {
 	for _, la := range app.LambdaAuthorizers {
 		want["check uncached"], want["check cached"] = la.Function, la.Function
 	}
+	for _, rt := range app.Routes {
+		if rt.Key() == meteredRoute {
+			want["metered call"] = rt.Function
+		}
+	}
 	if len(app.Routes) == 0 || len(app.LambdaAuthorizers) == 0 {
 		t.Fatalf("the template has %d routes and %d key authorizers, want some of each", len(app.Routes), len(app.LambdaAuthorizers))
 	}

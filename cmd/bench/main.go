@@ -43,11 +43,11 @@ func main() {
 }
 
 type options struct {
-	benchmarks, coldStarts bool
-	benchtime              string
-	runs                   int
-	warmCalls              int
-	out                    string
+	benchmarks, coldStarts, meter bool
+	benchtime                     string
+	runs                          int
+	warmCalls                     int
+	out                           string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var opts options
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
 	fl.BoolVar(&opts.coldStarts, "coldstarts", true, "measure the cold starts")
+	fl.BoolVar(&opts.meter, "meter", true, "run the meter across instances (accuracy and writes per call)")
 	fl.StringVar(&opts.benchtime, "benchtime", "1s", "go test -benchtime of each benchmark")
 	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 21 there)")
 	fl.IntVar(&opts.warmCalls, "warm", 3, "warm calls after each cold start")
@@ -96,6 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.coldStarts && ctx.Err() == nil {
 		if err := coldStarts(ctx, root, opts, stderr, report); err != nil {
+			problem(err)
+		}
+	}
+
+	if opts.meter && ctx.Err() == nil {
+		if err := meterFigures(ctx, root, stderr, report); err != nil {
 			problem(err)
 		}
 	}

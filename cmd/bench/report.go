@@ -106,6 +106,8 @@ type Report struct {
 	Costs []Cost
 	// InitTrial is the init target's measurement; nil when it did not run.
 	InitTrial *InitTrial
+	// Meter is the meter's runs across instances; nil when they did not run.
+	Meter []MeterRun
 	// Problems lists what could not be measured.
 	Problems []string
 }
@@ -199,6 +201,7 @@ var reportSections = []func(*Report, writer){
 	(*Report).targetsTable,
 	(*Report).hotPaths,
 	(*Report).costTable,
+	(*Report).meterTable,
 	(*Report).coldStarts,
 	(*Report).initWork,
 	(*Report).notMeasured,

@@ -17,6 +17,8 @@ import (
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/keyring"
 	"github.com/apitokens/apitokens/shared/leakreport"
+	"github.com/apitokens/apitokens/shared/meter"
+	"github.com/apitokens/apitokens/shared/policy"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -107,6 +109,10 @@ func TestDocumentFigures(t *testing.T) {
 		{"docs/operating.md", fmt.Sprintf("at most once per %s per token (a conditional update)", minutes(authorizer.LastUsedEvery))},
 		{"docs/deploying.md", fmt.Sprintf("(%d s with the defaults)", bound)},
 		{"docs/dashboard.md", fmt.Sprintf("revocation bound (%d s by default)", bound)},
+		// Metering.
+		{"docs/metering.md", fmt.Sprintf("divided by %d, twice its own last block (it starts at 1, so an instance that serves few calls holds few), and %s", meter.FillDivisor, bytesText(meter.MaxBlock))},
+		{"docs/metering.md", fmt.Sprintf("when its oldest unwritten count is %s old", map[time.Duration]string{time.Minute: "a minute"}[meter.FlushAge])},
+		{"docs/api.md", fmt.Sprintf("requests 1–%s, window 1–%d s", bytesText(policy.MaxRequests), policy.MaxWindowSeconds)},
 		// What a local session carries.
 		{"docs/local-run.md", fmt.Sprintf("whose logical id `%s` stands in locally for the client id", session.Audience)},
 		{"docs/dashboard.md", fmt.Sprintf(`"clientId":"%s"`, session.Audience)},

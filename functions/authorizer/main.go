@@ -6,9 +6,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/apitokens/apitokens/shared/authorizer"
+	"github.com/apitokens/apitokens/shared/meter"
 	"github.com/apitokens/apitokens/shared/service"
 )
 
@@ -20,5 +19,7 @@ func main() {
 	}
 	auth := authorizer.New(deps.Format, deps.Keys, deps.Store, deps.Config.AuthCacheTTL, deps.Now)
 	auth.PolicyTTL = deps.Config.PolicyCacheTTL
-	lambda.Start(auth.Handler(deps.Log))
+	usage := meter.NewTally(deps.Store, deps.Now)
+	auth.Usage = usage
+	meter.StartFlushing(usage, deps.Log, auth.Handler(deps.Log))
 }

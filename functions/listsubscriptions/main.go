@@ -1,4 +1,4 @@
-// Command listsubscriptions is the Lambda function behind one integration route; see handlers.ListSubscriptions.
+// Command listsubscriptions is the Lambda function behind one integration route; metered (shared/meter); see handlers.ListSubscriptions.
 package main
 
 import (
@@ -6,9 +6,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/apitokens/apitokens/shared/handlers"
+	"github.com/apitokens/apitokens/shared/meter"
 	"github.com/apitokens/apitokens/shared/service"
 )
 
@@ -18,5 +17,5 @@ func main() {
 		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(handlers.ListSubscriptions(deps))
+	meter.Start(deps.Store, deps.Log, handlers.ListSubscriptions(deps))
 }

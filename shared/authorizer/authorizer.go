@@ -41,6 +41,13 @@ type Store interface {
 	Policy(ctx context.Context, env string) (policy.Policy, error)
 }
 
+// UsageCounter adds up calls by token and outcome in memory and writes them now and then
+// (meter.Tally).
+type UsageCounter interface {
+	Add(env, tokenID string, at time.Time, c tokenstore.UsageCounts)
+	FlushDue(ctx context.Context) error
+}
+
 // Keys hands out key ring versions, fetching the ring again when it meets a version it does not
 // hold yet (keyring.Source).
 type Keys interface {
@@ -82,7 +89,10 @@ type Decision struct {
 	// environmentId, scope. It is shared between calls and must not be changed.
 	Context map[string]any
 	TokenID string
-	Cached  bool
+	// EnvironmentID is the token's environment, set whenever TokenID is: a refusal of a key
+	// it identified is counted in the token's usage.
+	EnvironmentID string
+	Cached        bool
 	// TouchErr is a failed lastUsedAt write: logged, never a reason to refuse.
 	TouchErr error
 }
@@ -113,6 +123,9 @@ type Authorizer struct {
 	// PolicyTTL is how long an environment's policy is kept (DefaultPolicyTTL); set it before
 	// the first check.
 	PolicyTTL time.Duration
+	// Usage, when set before the first check, counts the refusals of keys the authorizer
+	// identified in their tokens' usage (Handler); nil counts nothing.
+	Usage UsageCounter
 
 	mu       sync.RWMutex
 	cache    map[[sha256.Size]byte]entry
@@ -224,7 +237,7 @@ func (a *Authorizer) lookup(ctx context.Context, key string, hash []byte, now ti
 		e.decision.Reason = ReasonUnknown
 		return e, nil
 	}
-	e.decision.TokenID = rec.TokenID
+	e.decision.TokenID, e.decision.EnvironmentID = rec.TokenID, rec.EnvironmentID
 	switch {
 	case rec.Status != tokenstore.StatusActive:
 		e.decision.Reason = ReasonInactive
@@ -241,7 +254,7 @@ func (a *Authorizer) lookup(ctx context.Context, key string, hash []byte, now ti
 	e.decision.Context = contextOf(rec)
 	e.permissions, e.addresses = rec.Permissions, cidr.Compile(rec.AllowedCIDRs)
 	e.outside = !pol.Assess(policy.Token{Agent: rec.Agent(), Permissions: rec.Permissions,
-		AllowedCIDRs: rec.AllowedCIDRs, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt}).Compliant
+		AllowedCIDRs: rec.AllowedCIDRs, CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, RateLimit: rec.RateLimit}).Compliant
 	// An answer is never kept past the policy it was decided under, so a cached answer needs
 	// no read of the policy.
 	for _, end := range []*time.Time{rec.ExpiresAt, rec.GraceEndsAt, &polUntil} {
@@ -286,6 +299,9 @@ func contextOf(rec tokenstore.KeyRecord) map[string]any {
 		"userId": rec.UserID, "environmentId": rec.EnvironmentID, "scope": scope,
 		// JSON text ("null" or a list): a simple response's context holds plain values.
 		"permissions": jsonList(rec.Permissions), "allowedCidrs": jsonList(rec.AllowedCIDRs),
+		// The limits the metered routes enforce (shared/meter), from this same item: "null"
+		// for none.
+		"rateLimit": jsonText(rec.RateLimit), "quota": jsonText(rec.Quota),
 	}
 }
 
@@ -332,8 +348,11 @@ func (a *Authorizer) touch(ctx context.Context, d Decision, now time.Time) error
 }
 
 // jsonList is a list as JSON text, "null" for nil.
-func jsonList(list []string) string {
-	b, err := json.Marshal(list)
+func jsonList(list []string) string { return jsonText(list) }
+
+// jsonText is v as JSON text, "null" for nil.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return "null"
 	}

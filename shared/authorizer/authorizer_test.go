@@ -229,7 +229,7 @@ func TestAllowsAndCaches(t *testing.T) {
 	tok, key := f.mint(tokenstore.TypeUser, "ann", nil)
 	resp := f.expect("Bearer "+key, true, 1)
 	want := map[string]any{"tokenId": tok.ID, "tokenName": "Zapier Sync", "type": "user", "userId": "ann", "environmentId": "env-1", "scope": "user",
-		"permissions": "null", "allowedCidrs": "null"}
+		"permissions": "null", "allowedCidrs": "null", "rateLimit": "null", "quota": "null"}
 	for k, v := range want {
 		if resp.Context[k] != v {
 			t.Errorf("context %s = %v, want %v", k, resp.Context[k], v)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
 // Handler is the Lambda handler: an HTTP API payload 2.0 request in, a simple response out. The
@@ -38,6 +40,10 @@ func (a *Authorizer) Handler(log *slog.Logger) func(context.Context, events.APIG
 			level = slog.LevelWarn
 			attrs = append(attrs, slog.String("lastUsedErr", d.TouchErr.Error()))
 		}
+		if err := a.countUsage(ctx, d); err != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("usageErr", err.Error()))
+		}
 		log.LogAttrs(ctx, level, "authorize", attrs...)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: d.Allowed, Context: d.Context}, nil
 	}
@@ -59,4 +65,18 @@ func callOf(req events.APIGatewayV2CustomAuthorizerV2Request) Call {
 		header = req.IdentitySource[0]
 	}
 	return Call{Header: header, Route: req.RouteKey, SourceIP: req.RequestContext.HTTP.SourceIP}
+}
+
+// countUsage counts a refusal of a key the authorizer identified (inactive, expired, outside
+// its permissions, addresses or policy) in its token's usage, and writes the counts when the
+// oldest is due. Allowed calls are counted by the metered route itself; an answer the gateway
+// serves from its own cache never reaches here, so those refusals are not counted.
+func (a *Authorizer) countUsage(ctx context.Context, d Decision) error {
+	if a.Usage == nil {
+		return nil
+	}
+	if !d.Allowed && d.TokenID != "" && d.EnvironmentID != "" {
+		a.Usage.Add(d.EnvironmentID, d.TokenID, a.now(), tokenstore.UsageCounts{Refused: 1})
+	}
+	return a.Usage.FlushDue(ctx)
 }

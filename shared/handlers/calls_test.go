@@ -53,6 +53,18 @@ func putRing(t *testing.T, a *api, versions int, current string) {
 	secretscan.Shared().AddKeyRing(string(b))
 }
 
+// keyTimes calls GET /v1/me n times with key, and answers 200 when every call was answered 200
+// or 429 with RateLimit fields, 500 otherwise.
+func keyTimes(a *api, key string, n int) int {
+	for range n {
+		r := a.keyDo(key, "GET", "/v1/me", "")
+		if (r.status != 200 && r.status != 429) || r.headers["ratelimit"] == "" {
+			return 500
+		}
+	}
+	return 200
+}
+
 // wrongChecksum changes a key's last character, part of its checksum, to another.
 func wrongChecksum(key string) string {
 	last := "0"
@@ -78,7 +90,7 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 	coldRoute := func() {
 		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 	}
-	var id, key, adminKey, restricted, handedOver string
+	var id, key, adminKey, restricted, handedOver, metered, nearly string
 	steps := []struct {
 		name string
 		cold func()
@@ -157,10 +169,27 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"authorize, the policy due again", func() { a.advance(authorizer.DefaultPolicyTTL) }, func() int {
 			return a.keyDo(restricted, "GET", "/v1/me", "").status
 		}, "DynamoDB.GetItem=2"},
+		// +4: a minute after the first count, the route's meter writes the usage of the four
+		// tokens called so far, one UpdateItem per token and hour (meter.FlushAge).
 		{"authorize, the policy still in memory", func() { a.advance(authorizer.DefaultPolicyTTL - time.Second) }, func() int {
 			a.keyDo(restricted, "GET", "/v1/me", "") // reads the key again, the policy not yet
 			return a.keyDo(restricted, "GET", "/v1/me", "").status
-		}, "DynamoDB.GetItem=1"},
+		}, "DynamoDB.GetItem=1 DynamoDB.UpdateItem=4"},
+		// A key without limits costs the meter nothing (the cached steps above: no call at all).
+		// A metered key: its instance claims blocks of the window's allowance, one UpdateItem
+		// each, doubling from 1 while far below the limit (calls 2, 4 and 8 of 11 claim)…
+		{"metered call, far below the limit", func() {
+			metered = a.create(ann, `{"name":"m","rateLimit":{"requests":6000,"windowSeconds":60}}`).str("key")
+			a.keyDo(metered, "GET", "/v1/me", "") // the key read, lastUsedAt, the first claim
+		}, func() int { return keyTimes(a, metered, 10) }, "DynamoDB.UpdateItem=3"},
+		// …and one call at a time near it: of a limit of 3, calls 2 and 3 claim one each, and
+		// call 4 finds the window spent (429)…
+		{"metered call, near the limit", func() {
+			nearly = a.create(ann, `{"name":"n","rateLimit":{"requests":3,"windowSeconds":60}}`).str("key")
+			a.keyDo(nearly, "GET", "/v1/me", "")
+		}, func() int { return keyTimes(a, nearly, 3) }, "DynamoDB.UpdateItem=3"},
+		// …after which the instance refuses without a write until the window ends.
+		{"metered call, over the limit", nil, func() int { return keyTimes(a, nearly, 2) }, ""},
 		{"roll", cold, func() int {
 			r := a.do(ann, "POST", "/v1/tokens/"+id+"/roll", `{"gracePeriodSeconds":60}`)
 			key = r.str("key")

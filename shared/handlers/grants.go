@@ -54,6 +54,24 @@ func parseCIDRs(raw json.RawMessage) ([]string, error) {
 	return cidr.Parse(list)
 }
 
+// parseLimits reads an edit's rateLimit and quota; an absent one is nil, as is null.
+func parseLimits(rawRate, rawQuota json.RawMessage) (*policy.RateLimit, *policy.Quota, error) {
+	var rate *policy.RateLimit
+	var quota *policy.Quota
+	var err error
+	if rawRate != nil {
+		if rate, err = policy.ParseRateLimit(rawRate); err != nil {
+			return nil, nil, err
+		}
+	}
+	if rawQuota != nil {
+		if quota, err = policy.ParseQuota(rawQuota); err != nil {
+			return nil, nil, err
+		}
+	}
+	return rate, quota, nil
+}
+
 // rule is one part of the policy a change is held to.
 type rule int
 
@@ -61,10 +79,11 @@ const (
 	ruleLifetime rule = iota
 	rulePermissions
 	ruleAddresses
+	ruleRateLimit
 )
 
-// enforce holds t, as a change would leave it at now, to the rules of pol: a lifetime or an
-// allowlist it breaks is 400 policy_violation, permissions an agent may not hold 403
+// enforce holds t, as a change would leave it at now, to the rules of pol: a lifetime, an
+// allowlist or a rate limit it breaks is 400 policy_violation, permissions an agent may not hold 403
 // permission_not_allowed, each naming the rule.
 func enforce(pol policy.Policy, t tokenstore.Token, now time.Time, rules ...rule) error {
 	for _, r := range rules {
@@ -81,6 +100,10 @@ func enforce(pol policy.Policy, t tokenstore.Token, now time.Time, rules ...rule
 			if why := pol.Addresses(t.AllowedCIDRs); why != "" {
 				return policy.Violation(why)
 			}
+		case ruleRateLimit:
+			if why := pol.RateLimits(t.RateLimit); why != "" {
+				return policy.Violation(why)
+			}
 		}
 	}
 	return nil
@@ -91,22 +114,25 @@ type editRequest struct {
 	Name         json.RawMessage `json:"name"`
 	Permissions  json.RawMessage `json:"permissions"`
 	AllowedCIDRs json.RawMessage `json:"allowedCidrs"`
+	RateLimit    json.RawMessage `json:"rateLimit"`
+	Quota        json.RawMessage `json:"quota"`
 }
 
 var errNameType = httpapi.Errorf(http.StatusBadRequest, "invalid_field_type", `Field "name" must be a string.`)
 
-var errEmptyEdit = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "Send at least one of name, permissions and allowedCidrs.")
+var errEmptyEdit = httpapi.Errorf(http.StatusBadRequest, "invalid_json", "Send at least one of name, permissions, allowedCidrs, rateLimit and quota.")
 
-// RenameToken is PATCH /v1/tokens/{id}: edit any of the name, the permissions and the allowed
-// addresses. Permissions and addresses are held to the environment's policy; the name alone
-// needs no read of it.
+// RenameToken is PATCH /v1/tokens/{id}: edit any of the name, the permissions, the allowed
+// addresses, the rate limit and the quota (null clears each of the last four) in one
+// conditional write. Permissions, addresses and the rate limit are held to the environment's
+// policy; the name or the quota alone needs no read of it.
 func RenameToken(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("rename", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		var in editRequest
 		if err := httpapi.DecodeJSON(req, httpapi.MaxBody, &in); err != nil {
 			return httpapi.Response{}, err
 		}
-		if in.Name == nil && in.Permissions == nil && in.AllowedCIDRs == nil {
+		if in.Name == nil && in.Permissions == nil && in.AllowedCIDRs == nil && in.RateLimit == nil && in.Quota == nil {
 			return httpapi.Response{}, errEmptyEdit
 		}
 		var name string
@@ -128,6 +154,10 @@ func RenameToken(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		rate, quota, err := parseLimits(in.RateLimit, in.Quota)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
 		p, t, err := load(ctx, d, req, access.Rename)
 		if err != nil {
 			return httpapi.Response{}, err
@@ -141,6 +171,12 @@ func RenameToken(d *service.Deps) httpapi.Handler {
 		}
 		if in.AllowedCIDRs != nil {
 			next.AllowedCIDRs, rules = cidrs, append(rules, ruleAddresses)
+		}
+		if in.RateLimit != nil {
+			next.RateLimit, rules = rate, append(rules, ruleRateLimit)
+		}
+		if in.Quota != nil {
+			next.Quota = quota
 		}
 		now := d.Now()
 		if len(rules) == 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/apitokens/apitokens/shared/authorizer"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/meter"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/testkit/openapitest"
@@ -153,7 +154,33 @@ type api struct {
 	now    time.Time
 	// lastDecision is the key authorizer's decision on the last keyDo.
 	lastDecision authorizer.Decision
+	// meter meters the key-guarded routes.
+	meter *meter.Meter
 }
+
+// keyRoutes are the route keys template.yaml guards with the key authorizer.
+func keyRoutes(t testing.TB) []string {
+	t.Helper()
+	app, err := readApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rt := range app.Routes {
+		if _, ok := app.LambdaAuthorizers[rt.Authorizer]; ok {
+			out = append(out, rt.Key())
+		}
+	}
+	return out
+}
+
+var readApp = sync.OnceValues(func() (*samtemplate.App, error) {
+	root, err := samtemplate.FindRoot()
+	if err != nil {
+		return nil, err
+	}
+	return samtemplate.Load(filepath.Join(root, "template.yaml"), samtemplate.Options{})
+})
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -215,6 +242,11 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		"GET /v1/subscriptions":                     handlers.ListSubscriptions(a.deps),
 		"DELETE /v1/subscriptions/{id}":             handlers.DeleteSubscription(a.deps),
 		"GET /v1/subscriptions/{id}/attempts":       handlers.SubscriptionAttempts(a.deps),
+	}
+	// The key-guarded routes run metered, as their functions start them (meter.Start).
+	a.meter = meter.New(a.deps.Store, a.clock, a.deps.Log)
+	for _, route := range keyRoutes(t) {
+		a.routes[route] = a.meter.Wrap(a.routes[route])
 	}
 	for route, h := range a.routes {
 		a.routes[route] = func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

@@ -10,19 +10,32 @@ import (
 
 	"github.com/apitokens/apitokens/shared/cursor"
 	"github.com/apitokens/apitokens/shared/httpapi"
+	"github.com/apitokens/apitokens/shared/meter"
+	"github.com/apitokens/apitokens/shared/policy"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
 
-// Me is GET /v1/me: who the key calls as. Zapier runs it as the connection test and labels the
-// connection with its answer.
+// meView is who a key calls as, with its limits.
+type meView struct {
+	httpapi.Caller
+	RateLimit *policy.RateLimit `json:"rateLimit"`
+	Quota     *policy.Quota     `json:"quota"`
+}
+
+// Me is GET /v1/me: who the key calls as, and its limits. Zapier runs it as the connection test
+// and labels the connection with its answer.
 func Me(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("me", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		c, err := httpapi.KeyCaller(req)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, c), nil
+		l, _, err := meter.LimitsOf(req)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.JSON(http.StatusOK, meView{Caller: c, RateLimit: l.RateLimit, Quota: l.Quota}), nil
 	})
 }
 

@@ -66,7 +66,7 @@ func TestMe(t *testing.T) {
 	}{{user, "ann", "user", "user"}, {admin, "adam", "admin", "environment"}} {
 		r := a.keyDo(c.token.str("key"), "GET", "/v1/me", "")
 		want := map[string]any{"tokenId": c.token.str("id"), "tokenName": c.token.str("name"), "type": c.typ,
-			"userId": c.user, "environmentId": "env-1", "scope": c.scp, "permissions": nil, "allowedCidrs": nil}
+			"userId": c.user, "environmentId": "env-1", "scope": c.scp, "permissions": nil, "allowedCidrs": nil, "rateLimit": nil, "quota": nil}
 		if r.status != 200 || len(r.body) != len(want) || !strings.Contains(r.raw, `"permissions":null`) {
 			t.Fatalf("me = %d %s", r.status, r.shown())
 		}

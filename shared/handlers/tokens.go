@@ -25,6 +25,8 @@ type createRequest struct {
 	ExpiresAt    *string         `json:"expiresAt"`
 	Permissions  json.RawMessage `json:"permissions"`
 	AllowedCIDRs json.RawMessage `json:"allowedCidrs"`
+	RateLimit    json.RawMessage `json:"rateLimit"`
+	Quota        json.RawMessage `json:"quota"`
 }
 
 type createdView struct {
@@ -46,6 +48,12 @@ type createCanonical struct {
 	ExpiresAt    string   `json:"expiresAt"`
 	Permissions  []string `json:"permissions"`
 	AllowedCIDRs []string `json:"allowedCidrs"`
+	// RateLimit is the rate limit asked for; NoRateLimit says null was sent, which asks for
+	// none, where leaving it out asks for the policy's default. Quota is nil for none. All
+	// three are left out when unset, so requests without limits keep their canonical form.
+	RateLimit   *policy.RateLimit `json:"rateLimit,omitempty"`
+	NoRateLimit bool              `json:"noRateLimit,omitempty"`
+	Quota       *policy.Quota     `json:"quota,omitempty"`
 
 	expires *time.Time // ExpiresAt as a time, nil for none
 }
@@ -79,7 +87,10 @@ func CreateToken(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := enforce(pol, t, now, ruleLifetime, rulePermissions, ruleAddresses); err != nil {
+		if in.RateLimit == nil && !in.NoRateLimit {
+			t.RateLimit = pol.RateLimitFor()
+		}
+		if err := enforce(pol, t, now, ruleLifetime, rulePermissions, ruleAddresses, ruleRateLimit); err != nil {
 			return httpapi.Response{}, err
 		}
 		if idemKey == "" {
@@ -128,8 +139,20 @@ func parseCreate(req httpapi.Request, now time.Time) (createCanonical, error) {
 	if err != nil {
 		return createCanonical{}, err
 	}
-	return createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires), expires: expires,
-		Permissions: perms, AllowedCIDRs: cidrs}, nil
+	c := createCanonical{Name: name, Type: string(typ), ExpiresAt: timeOrEmpty(expires), expires: expires,
+		Permissions: perms, AllowedCIDRs: cidrs}
+	if in.RateLimit != nil {
+		if c.RateLimit, err = policy.ParseRateLimit(in.RateLimit); err != nil {
+			return createCanonical{}, err
+		}
+		c.NoRateLimit = c.RateLimit == nil
+	}
+	if in.Quota != nil {
+		if c.Quota, err = policy.ParseQuota(in.Quota); err != nil {
+			return createCanonical{}, err
+		}
+	}
+	return c, nil
 }
 
 // newToken makes the token that in asks for, owned by p: a new key, sealed under the ring's
@@ -140,6 +163,7 @@ func newToken(ctx context.Context, d *service.Deps, p access.Principal, in creat
 		UserID: p.UserID, EnvironmentID: p.EnvironmentID, CreatedBy: p.UserID,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: in.expires,
 		Permissions: in.Permissions, AllowedCIDRs: in.AllowedCIDRs, OwnerRole: tokenstore.RoleAgent,
+		RateLimit: in.RateLimit, Quota: in.Quota,
 	}
 	if p.Admin {
 		t.OwnerRole = tokenstore.RoleAdmin

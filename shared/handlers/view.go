@@ -34,6 +34,9 @@ type tokenView struct {
 	// Permissions is null for full access; AllowedCIDRs null for anywhere.
 	Permissions  []string `json:"permissions"`
 	AllowedCIDRs []string `json:"allowedCidrs"`
+	// RateLimit and Quota are null for none.
+	RateLimit *policy.RateLimit `json:"rateLimit"`
+	Quota     *policy.Quota     `json:"quota"`
 	// Policy says whether the token is inside its environment's policy, where the answer read
 	// the policy (get, list, create, edit, roll).
 	Policy *policy.Compliance `json:"policy,omitempty"`
@@ -58,6 +61,7 @@ func viewOf(t tokenstore.Token, now time.Time) tokenView {
 		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt),
 		PreviousKey: previousOf(t, now), Leak: leakOf(t),
 		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs,
+		RateLimit: t.RateLimit, Quota: t.Quota,
 	}
 }
 
@@ -72,7 +76,7 @@ func assessedViewOf(t tokenstore.Token, pol policy.Policy, now time.Time) tokenV
 // policyToken is what the policy looks at in t.
 func policyToken(t tokenstore.Token) policy.Token {
 	return policy.Token{Agent: t.Agent(), Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs,
-		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RateLimit: t.RateLimit}
 }
 
 // previousOf is the previous key as the API shows it: only while its grace runs at now.

@@ -69,7 +69,8 @@ type Policy struct {
 	AgentPermissions []string `json:"agentPermissions"`
 	// RequireAllowedCIDRs makes an address allowlist required on every token.
 	RequireAllowedCIDRs bool `json:"requireAllowedCidrs"`
-	// DefaultRateLimit and MaxRateLimit are kept and checked here; the metering enforces them.
+	// DefaultRateLimit is the rate limit a token made without one gets; MaxRateLimit the most a
+	// token may be allowed (RateLimitFor, RateLimits).
 	DefaultRateLimit *RateLimit `json:"defaultRateLimit"`
 	MaxRateLimit     *RateLimit `json:"maxRateLimit"`
 }
@@ -113,6 +114,8 @@ type Token struct {
 	// expiry is checked).
 	CreatedAt time.Time
 	ExpiresAt *time.Time
+	// RateLimit is nil for none.
+	RateLimit *RateLimit
 }
 
 // Lifetime returns the rule a token made at createdAt with expiry expires breaks, "" for none.
@@ -158,7 +161,7 @@ type Compliance struct {
 
 // Assess tells whether t is inside the policy.
 func (p Policy) Assess(t Token) Compliance {
-	for _, why := range []string{p.Lifetime(t.CreatedAt, t.ExpiresAt), p.Permissions(t.Agent, t.Permissions), p.Addresses(t.AllowedCIDRs)} {
+	for _, why := range []string{p.Lifetime(t.CreatedAt, t.ExpiresAt), p.Permissions(t.Agent, t.Permissions), p.Addresses(t.AllowedCIDRs), p.RateLimits(t.RateLimit)} {
 		if why != "" {
 			return Compliance{Reason: &why}
 		}

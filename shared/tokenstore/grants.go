@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/apitokens/apitokens/shared/policy"
 )
 
 // sameRevision holds a change to what t's lookup items copy to t as it was read.
@@ -39,6 +41,37 @@ func listDetail(list []string) string {
 	return "[" + strings.Join(list, " ") + "]"
 }
 
+// setLimits sets t's rate limit and quota attributes, or removes those t has none of.
+func setLimits(u expression.UpdateBuilder, t Token) expression.UpdateBuilder {
+	a := limitAttrsOf(t.RateLimit, t.Quota)
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{attrRateRequests, a.RateRequests}, {attrRateWindow, a.RateWindowSeconds}, {attrQuota, a.QuotaPerMonth}} {
+		if n.v == 0 {
+			u = u.Remove(expression.Name(n.name))
+		} else {
+			u = u.Set(expression.Name(n.name), expression.Value(n.v))
+		}
+	}
+	return u
+}
+
+// limitDetail is a limit as an audit record's detail shows it: "30/60s", "40/month", "null".
+func limitDetail[L interface{ String() string }](l *L) string {
+	if l == nil {
+		return "null"
+	}
+	return (*l).String()
+}
+
+func sameRateLimit(a, b *policy.RateLimit) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+func sameQuota(a, b *policy.Quota) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
 func sameList(a, b []string) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
@@ -51,9 +84,9 @@ func sameList(a, b []string) bool {
 	return true
 }
 
-// Edit gives t next's name, permissions and allowed addresses, on the token, its lookup item and
-// its previous key's (while a grace runs), with one audit record: "rename" when only the name
-// changes, "edit" otherwise. Nothing differs: nothing is written. A change made meanwhile gives
+// Edit gives t next's name, permissions, allowed addresses, rate limit and quota, on the token,
+// its lookup item and its previous key's (while a grace runs), with one audit record: "rename"
+// when only the name changes, "edit" otherwise. Nothing differs: nothing is written. A change made meanwhile gives
 // ErrConflict, a delete ErrNotFound.
 func (s *Store) Edit(ctx context.Context, t, next Token, actor Actor) (Token, error) {
 	detail := map[string]string{}
@@ -67,12 +100,18 @@ func (s *Store) Edit(ctx context.Context, t, next Token, actor Actor) (Token, er
 	if !sameList(t.AllowedCIDRs, next.AllowedCIDRs) {
 		detail["allowedCidrs"], action = listDetail(next.AllowedCIDRs), ActionEdit
 	}
+	if !sameRateLimit(t.RateLimit, next.RateLimit) {
+		detail["rateLimit"], action = limitDetail(next.RateLimit), ActionEdit
+	}
+	if !sameQuota(t.Quota, next.Quota) {
+		detail["quota"], action = limitDetail(next.Quota), ActionEdit
+	}
 	if len(detail) == 0 {
 		return t, nil
 	}
 	now := s.now()
-	copied := setList(setList(expression.Set(expression.Name("name"), expression.Value(next.Name)),
-		"permissions", next.Permissions), "allowedCidrs", next.AllowedCIDRs)
+	copied := setLimits(setList(setList(expression.Set(expression.Name("name"), expression.Value(next.Name)),
+		"permissions", next.Permissions), "allowedCidrs", next.AllowedCIDRs), next)
 	own := copied.Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
 		Add(expression.Name("rev"), expression.Value(1))
 	audit := s.newAuditItem(t, action, actor, detail)
@@ -94,6 +133,7 @@ func (s *Store) Edit(ctx context.Context, t, next Token, actor Actor) (Token, er
 		return Token{}, fmt.Errorf("edit token %s: %w", t.ID, err)
 	}
 	t.Name, t.Permissions, t.AllowedCIDRs = next.Name, next.Permissions, next.AllowedCIDRs
+	t.RateLimit, t.Quota = next.RateLimit, next.Quota
 	t.UpdatedAt, t.Revision = now.UTC().Truncate(time.Second), t.Revision+1
 	return t, nil
 }

@@ -3,6 +3,8 @@ package tokenstore
 import (
 	"fmt"
 	"time"
+
+	"github.com/apitokens/apitokens/shared/policy"
 )
 
 // timeFormat is how times are stored: UTC, whole seconds, so that stored strings compare in time
@@ -90,7 +92,47 @@ type tokenItem struct {
 	Permissions  []string `dynamodbav:"permissions,omitempty"`
 	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
 	OwnerRole    string   `dynamodbav:"ownerRole,omitempty"`
-	Revision     int      `dynamodbav:"rev,omitempty"`
+	limitAttrs
+	Revision int `dynamodbav:"rev,omitempty"`
+}
+
+// limitAttrs are a token's rate limit and quota as the token and its lookup items store them:
+// flat numbers, absent for none, so that an edit sets or removes each one.
+type limitAttrs struct {
+	RateRequests      int `dynamodbav:"rateLimitRequests,omitempty"`
+	RateWindowSeconds int `dynamodbav:"rateLimitWindowSeconds,omitempty"`
+	QuotaPerMonth     int `dynamodbav:"quotaRequestsPerMonth,omitempty"`
+}
+
+// The attributes of limitAttrs.
+const (
+	attrRateRequests = "rateLimitRequests"
+	attrRateWindow   = "rateLimitWindowSeconds"
+	attrQuota        = "quotaRequestsPerMonth"
+)
+
+func limitAttrsOf(l *policy.RateLimit, q *policy.Quota) limitAttrs {
+	var a limitAttrs
+	if l != nil {
+		a.RateRequests, a.RateWindowSeconds = l.Requests, l.WindowSeconds
+	}
+	if q != nil {
+		a.QuotaPerMonth = q.RequestsPerMonth
+	}
+	return a
+}
+
+// limits reads the stored limits; an item stored before them has none.
+func (a limitAttrs) limits() (*policy.RateLimit, *policy.Quota) {
+	var l *policy.RateLimit
+	var q *policy.Quota
+	if a.RateRequests > 0 && a.RateWindowSeconds > 0 {
+		l = &policy.RateLimit{Requests: a.RateRequests, WindowSeconds: a.RateWindowSeconds}
+	}
+	if a.QuotaPerMonth > 0 {
+		q = &policy.Quota{RequestsPerMonth: a.QuotaPerMonth}
+	}
+	return l, q
 }
 
 func newTokenItem(t Token) tokenItem {
@@ -104,6 +146,7 @@ func newTokenItem(t Token) tokenItem {
 		LastUsedAt: formatOptTime(t.LastUsedAt), ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyHash: t.KeyHash, KeyMAC: t.KeyMAC, KeyCiphertext: t.KeyCiphertext,
 		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs, OwnerRole: string(t.OwnerRole), Revision: t.Revision,
+		limitAttrs: limitAttrsOf(t.RateLimit, t.Quota),
 	}
 }
 
@@ -117,6 +160,7 @@ func (it tokenItem) token() (Token, error) {
 		KeyVersion: it.KeyVersion, KeyHash: it.KeyHash, KeyMAC: it.KeyMAC, KeyCiphertext: it.KeyCiphertext,
 		Permissions: it.Permissions, AllowedCIDRs: it.AllowedCIDRs, OwnerRole: Role(it.OwnerRole), Revision: it.Revision,
 	}
+	t.RateLimit, t.Quota = it.limits()
 	if it.PrevKeyExpiresAt != "" {
 		t.PreviousKey = &PreviousKey{Hint: it.PrevHint, ExpiresAt: r.at("prevKeyExpiresAt", it.PrevKeyExpiresAt),
 			KeyVersion: it.PrevKeyVersion, KeyHash: it.PrevKeyHash, KeyMAC: it.PrevKeyMAC}
@@ -152,6 +196,7 @@ type keyItem struct {
 	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
 	OwnerRole    string   `dynamodbav:"ownerRole,omitempty"`
 	CreatedAt    string   `dynamodbav:"createdAt,omitempty"`
+	limitAttrs
 }
 
 func newKeyItem(t Token) keyItem {
@@ -161,7 +206,7 @@ func newKeyItem(t Token) keyItem {
 		UserID: t.UserID, EnvironmentID: t.EnvironmentID, ExpiresAt: formatOptTime(t.ExpiresAt),
 		KeyVersion: t.KeyVersion, KeyMAC: t.KeyMAC,
 		Permissions: t.Permissions, AllowedCIDRs: t.AllowedCIDRs, OwnerRole: string(t.OwnerRole),
-		CreatedAt: formatTime(t.CreatedAt),
+		CreatedAt: formatTime(t.CreatedAt), limitAttrs: limitAttrsOf(t.RateLimit, t.Quota),
 	}
 }
 
@@ -173,6 +218,7 @@ func (it keyItem) record() (KeyRecord, error) {
 		KeyVersion: it.KeyVersion, KeyMAC: it.KeyMAC, GraceEndsAt: r.opt("graceEndsAt", it.GraceEndsAt),
 		Permissions: it.Permissions, AllowedCIDRs: it.AllowedCIDRs, OwnerRole: Role(it.OwnerRole),
 	}
+	rec.RateLimit, rec.Quota = it.limits()
 	if created := r.opt("createdAt", it.CreatedAt); created != nil {
 		rec.CreatedAt = *created
 	}

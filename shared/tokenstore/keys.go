@@ -38,6 +38,10 @@ const (
 	kindAttempt           = "attempt"
 	kindExpiry            = "expiry"
 	kindUsage             = "usage"
+	// kindMeterWindow and kindMeterMonth count what the function instances claimed of a
+	// token's rate-limit window and of its monthly quota (Store.Claim).
+	kindMeterWindow = "meter-window"
+	kindMeterMonth  = "meter-month"
 )
 
 // ItemKinds is every kind of item of the table, the one list docs/storage.md shows (a test keeps
@@ -59,6 +63,8 @@ var ItemKinds = []ItemKind{
 	{kindAttempt, "delivery attempt of a subscription (30 days)", "ATTEMPTS#<environment>#<subscription id>", "<attempt id>", "", "", "", ""},
 	{kindExpiry, "a token under the day its key expires (until a week after)", "EXPIRES#<day>", "TOKEN#<environment>#<token id>", "", "", "", ""},
 	{kindUsage, "a token's calls in one UTC hour, by outcome (400 days)", "USAGE#<environment>#<token id>", "HOUR#<hour>", "USAGE#<environment>", "HOUR#<hour>#<token id>", "", ""},
+	{kindMeterWindow, "what a token's rate-limit window has claimed (until an hour after it)", "METER#<environment>#<token id>", "WINDOW#<seconds>#<start>", "", "", "", ""},
+	{kindMeterMonth, "what a token's monthly quota has claimed (until 35 days after the month)", "METER#<environment>#<token id>", "MONTH#<yyyy-mm>", "", "", "", ""},
 }
 
 // The key builders: the only place a key of the table is spelt. User and environment ids hold no

@@ -65,6 +65,7 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 		t.Errorf("got an Admin token's subscription under %q and an expiry under %q", envSub.GSI1PK, exp.PK)
 	}
 	use := usageKeys("<environment>", "<token id>", expires)
+	win, month := WindowCounter("<environment>", "<token id>", 60, expires), MonthCounter("<environment>", "<token id>", expires)
 	hourShape := strings.NewReplacer("2026-12-24T10", "<hour>")
 	pol, ue := newPolicyItem("<environment>", policy.Default(), time.Now(), Actor{}), userEnvironmentItem("<user>", "<environment>")
 	written := map[string][7]string{
@@ -84,6 +85,8 @@ func TestItemsHaveTheirListedKeys(t *testing.T) {
 		kindAttempt:           {att.Kind, att.PK, att.SK},
 		kindExpiry:            {exp.Kind, strings.Replace(exp.PK, "2026-12-24", "<day>", 1), exp.SK},
 		kindUsage:             {kindUsage, use[0], hourShape.Replace(use[1]), use[2], hourShape.Replace(use[3])},
+		kindMeterWindow:       {win.kind(), meterPK(win.EnvironmentID, win.TokenID), strings.Replace(win.sk, "60#2026-12-24T10:00:00Z", "<seconds>#<start>", 1)},
+		kindMeterMonth:        {month.kind(), meterPK(month.EnvironmentID, month.TokenID), strings.Replace(month.sk, "2026-12", "<yyyy-mm>", 1)},
 	}
 	if len(written) != len(ItemKinds) {
 		t.Fatalf("got %d kinds written, want %d listed", len(written), len(ItemKinds))

@@ -66,7 +66,11 @@ func (s *Store) create(ctx context.Context, t Token, limit int, actor Actor, ide
 	now := s.now()
 	count := expression.Name("count")
 	underLimit := expression.Or(expression.AttributeNotExists(count), count.LessThan(expression.Value(limit)))
-	audit := s.newAuditItem(t, ActionCreate, actor, map[string]string{"name": t.Name, "type": string(t.Type)})
+	detail := map[string]string{"name": t.Name, "type": string(t.Type)}
+	if t.RateLimit != nil || t.Quota != nil {
+		detail["rateLimit"], detail["quota"] = limitDetail(t.RateLimit), limitDetail(t.Quota)
+	}
+	audit := s.newAuditItem(t, ActionCreate, actor, detail)
 	b := s.tx().put(newTokenItem(t), absent()).put(newKeyItem(t), absent()).
 		update(ItemKey(envPK(t.EnvironmentID), countSK(t.UserID)),
 			expression.Add(count, expression.Value(1)).Set(expression.Name("kind"), expression.Value(kindCount)), &underLimit).

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/apitokens/apitokens/shared/fault"
+	"github.com/apitokens/apitokens/shared/policy"
 )
 
 // Type is the reach of a token.
@@ -85,9 +86,13 @@ type Token struct {
 	// OwnerRole is the owner's role when the token was made; "" on tokens stored before it was
 	// kept, and after a transfer (see Token.Agent).
 	OwnerRole Role
+	// RateLimit is nil for no rate limit; Quota nil for no monthly quota. Both are copied onto
+	// the lookup items, where the key authorizer hands them to the metered routes.
+	RateLimit *policy.RateLimit
+	Quota     *policy.Quota
 	// Revision counts the changes of what the lookup items copy from the token besides its
-	// status (name, permissions, allowed addresses, owner); a change made from a stale read
-	// fails on it.
+	// status (name, permissions, allowed addresses, limits, owner); a change made from a stale
+	// read fails on it.
 	Revision int
 }
 
@@ -142,6 +147,9 @@ type KeyRecord struct {
 	AllowedCIDRs []string
 	OwnerRole    Role
 	CreatedAt    time.Time
+	// RateLimit and Quota are the token's; nil on lookup items stored before limits were kept.
+	RateLimit *policy.RateLimit
+	Quota     *policy.Quota
 }
 
 // Agent reports whether the environment's policy treats the key's token as an agent's.
@@ -171,8 +179,8 @@ const (
 	ActionRevokePreviousKey Action = "revoke_previous_key"
 	// ActionLeak records a key reported in public by a secret scanner, and where.
 	ActionLeak Action = "leak"
-	// ActionEdit records a change of permissions or allowed addresses (and of the name with
-	// them); a change of the name alone is ActionRename.
+	// ActionEdit records a change of permissions, allowed addresses, rate limit or quota (and
+	// of the name with them); a change of the name alone is ActionRename.
 	ActionEdit Action = "edit"
 	// ActionTransfer records a token handed to another user of its environment.
 	ActionTransfer Action = "transfer"
