@@ -106,6 +106,8 @@ type Report struct {
 	Costs []Cost
 	// InitTrial is the init target's measurement; nil when it did not run.
 	InitTrial *InitTrial
+	// Webhooks are the webhook targets' measurements; nil when they did not run.
+	Webhooks *WebhookFigures
 	// Problems lists what could not be measured.
 	Problems []string
 }
@@ -167,7 +169,7 @@ func (r *Report) Targets() []Target {
 		out = append(out, Target{Name: arm64Size,
 			Measured: fmt.Sprintf("largest %s (%s)", formatMB(largest.SizeARM64), largest.Function), Pass: largest.SizeARM64 <= arm64MaxBytes})
 	}
-	return out
+	return append(out, r.Webhooks.targets()...)
 }
 
 func (r *Report) bench(id benchID) (Bench, bool) {
@@ -199,6 +201,7 @@ var reportSections = []func(*Report, writer){
 	(*Report).targetsTable,
 	(*Report).hotPaths,
 	(*Report).costTable,
+	(*Report).webhookSection,
 	(*Report).coldStarts,
 	(*Report).initWork,
 	(*Report).notMeasured,
