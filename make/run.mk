@@ -14,6 +14,9 @@ FRESH       ?=
 # wins); IDLE: how long an environment goes without a call before it is shut down.
 CONCURRENCY ?= 4
 IDLE        ?= 5m
+# WEBHOOK_RETRY: the sender's wait before each retry of a failed webhook, in seconds (1,1,1);
+# empty keeps the deployed schedule (10 s, 30 s, 60 s, then hours).
+WEBHOOK_RETRY ?=
 ENVIRONMENT ?= local-env
 ROLE        ?= agent
 
@@ -24,7 +27,7 @@ run: ## Start the whole API on 127.0.0.1:3000 (emulator, every function under th
 	@$(MAKE) --no-print-directory venv & venv=$$!; \
 		CGO_ENABLED=0 $(GO) build -trimpath -o $(BUILD)/localapi ./cmd/localapi || { wait $$venv; exit 1; }; \
 		wait $$venv
-	exec $(BUILD)/localapi -addr $(ADDR) -concurrency $(CONCURRENCY) -idle $(IDLE)$(if $(FRESH), -fresh) $(state-flag)
+	exec $(BUILD)/localapi -addr $(ADDR) -concurrency $(CONCURRENCY) -idle $(IDLE)$(if $(FRESH), -fresh)$(if $(WEBHOOK_RETRY), -webhook-retry $(WEBHOOK_RETRY)) $(state-flag)
 
 .PHONY: envs
 envs: ## List the execution environments each function of the running `make run` has (finds it as make session does; ADDR=… to name one)

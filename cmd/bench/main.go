@@ -2,12 +2,13 @@
 // (`make bench`): the Go benchmarks of the hot paths with their allocations; every template
 // function's cold start under the AWS Lambda Runtime Interface Emulator, next to a hello-world
 // function built with the same flags; each bootstrap's resident memory after its first call and
-// the size of its linux/arm64 build; and the targets the report checks, marked pass or FAIL.
+// the size of its linux/arm64 build; the webhook sender's delivery figures through the local
+// run's pieces; and the targets the report checks, marked pass or FAIL.
 //
 // Usage:
 //
 //	bench [-benchtime 1s] [-runs 5] [-warm 3] [-out build/bench/report.md]
-//	      [-benchmarks=false] [-coldstarts=false]
+//	      [-benchmarks=false] [-coldstarts=false] [-webhooks=false]
 //
 // It prints the report and writes it to -out. It exits non-zero when something could not be
 // measured, not when a target is missed.
@@ -43,11 +44,11 @@ func main() {
 }
 
 type options struct {
-	benchmarks, coldStarts, meter bool
-	benchtime                     string
-	runs                          int
-	warmCalls                     int
-	out                           string
+	benchmarks, coldStarts, meter, webhooks bool
+	benchtime                               string
+	runs                                    int
+	warmCalls                               int
+	out                                     string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&opts.benchmarks, "benchmarks", true, "run the hot-path benchmarks")
 	fl.BoolVar(&opts.coldStarts, "coldstarts", true, "measure the cold starts")
 	fl.BoolVar(&opts.meter, "meter", true, "run the meter across instances (accuracy and writes per call)")
+	fl.BoolVar(&opts.webhooks, "webhooks", true, "measure the webhook targets through the local run's sender")
 	fl.StringVar(&opts.benchtime, "benchtime", "1s", "go test -benchtime of each benchmark")
 	fl.IntVar(&opts.runs, "runs", minTrialStarts, "cold starts of each function, and of each subject of the init trial (at least 21 there)")
 	fl.IntVar(&opts.warmCalls, "warm", 3, "warm calls after each cold start")
@@ -103,6 +105,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	if opts.meter && ctx.Err() == nil {
 		if err := meterFigures(ctx, root, stderr, report); err != nil {
+			problem(err)
+		}
+	}
+
+	if opts.webhooks && ctx.Err() == nil {
+		var err error
+		if report.Webhooks, err = measureWebhooks(ctx, root, stderr); err != nil {
 			problem(err)
 		}
 	}

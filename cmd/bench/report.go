@@ -108,6 +108,8 @@ type Report struct {
 	InitTrial *InitTrial
 	// Meter is the meter's runs across instances; nil when they did not run.
 	Meter []MeterRun
+	// Webhooks are the webhook targets' measurements; nil when they did not run.
+	Webhooks *WebhookFigures
 	// Problems lists what could not be measured.
 	Problems []string
 }
@@ -169,7 +171,7 @@ func (r *Report) Targets() []Target {
 		out = append(out, Target{Name: arm64Size,
 			Measured: fmt.Sprintf("largest %s (%s)", formatMB(largest.SizeARM64), largest.Function), Pass: largest.SizeARM64 <= arm64MaxBytes})
 	}
-	return out
+	return append(out, r.Webhooks.targets()...)
 }
 
 func (r *Report) bench(id benchID) (Bench, bool) {
@@ -202,6 +204,7 @@ var reportSections = []func(*Report, writer){
 	(*Report).hotPaths,
 	(*Report).costTable,
 	(*Report).meterTable,
+	(*Report).webhookSection,
 	(*Report).coldStarts,
 	(*Report).initWork,
 	(*Report).notMeasured,

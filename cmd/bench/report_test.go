@@ -189,6 +189,10 @@ func passing() *Report {
 			[]float64{5.6, 5.9, 5.7, 6.1, 5.8, 5.5, 6.0},
 			[]float64{5.5, 5.6, 5.4, 5.9, 5.7, 5.3, 5.8},
 			[]float64{3.1, 3.0, 3.2, 2.9, 3.0, 3.1, 3.0}),
+		Webhooks: &WebhookFigures{
+			Latencies:   []time.Duration{100 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond, 120 * time.Millisecond},
+			FlakyEvents: 20, FlakyDelivered: 20, FlakyRequests: 23, RefusedEvents: 20, RefusedAttempts: 20, Retry: "1",
+		},
 	}
 }
 
@@ -229,13 +233,23 @@ func TestTargets(t *testing.T) {
 			map[string]string{"every arm64 bootstrap ≤ 12 MB": "largest 12.0 MB (MeFunction)"}},
 		{"a size missing", func(r *Report) { r.Cold[1].SizeARM64 = 0 },
 			map[string]string{"every arm64 bootstrap ≤ 12 MB": "not measured"}},
+		{"slow webhooks", func(r *Report) { r.Webhooks.Latencies = append(r.Webhooks.Latencies, 2500*time.Millisecond) },
+			map[string]string{webhookLatencyTarget: "p95 2500.0 ms (p50 150.0 ms, max 2500.0 ms) over 5 events"}},
+		{"a lost event", func(r *Report) { r.Webhooks.FlakyDelivered = 19 },
+			map[string]string{webhookLostTarget: "1 lost of 20 (23 requests, 3 failed; 0 retries with another webhook-id or body)"}},
+		{"a retry with another webhook-id", func(r *Report) { r.Webhooks.FlakyMismatched = 1 },
+			map[string]string{webhookLostTarget: "0 lost of 20 (23 requests, 3 failed; 1 retries with another webhook-id or body)"}},
+		{"a delivery to a refused address", func(r *Report) { r.Webhooks.RefusedSent, r.Webhooks.RefusedAttempts = 1, 19 },
+			map[string]string{webhookRefusedTarget: "1 sent of 20 events (19 attempts recorded refused)"}},
+		{"no webhook figures", func(r *Report) { r.Webhooks = nil },
+			map[string]string{webhookLatencyTarget: "not measured", webhookLostTarget: "not measured", webhookRefusedTarget: "not measured"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := passing()
 			tt.change(r)
 			targets := r.Targets()
-			if len(targets) != 5 {
-				t.Fatalf("got %d targets, want 5", len(targets))
+			if len(targets) != 8 {
+				t.Fatalf("got %d targets, want 8", len(targets))
 			}
 			for _, target := range targets {
 				want, fails := tt.failing[target.Name]
@@ -337,6 +351,8 @@ func TestMarkdown(t *testing.T) {
 		"github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas (0.60 ms)",
 		"| SDKFloor (hello world + SDK clients) | – | 5.5 ms | 1.5 ms |",
 		"Hello world that only builds a DynamoDB and a Secrets Manager client (SDKFloor) takes 5.5 ms to init, 1.5 ms of it in package init: 1.83 × hello world's, before any code of this service runs; the key authorizer's init differs from it by +0.50 ms in these 5 starts (the init trial above, with more starts in turn, is what the target is judged on).",
+		"| webhook, event to the subscriber's POST, p95 ≤ 2 s (local run) | p95 300.0 ms (p50 120.0 ms, max 300.0 ms) over 4 events | pass |",
+		"A subscriber that failed its first 3 requests with 503 got 23 requests for 20 events and answered 20 of them with a success",
 		"## Not measured\n\n- function X \\| failed badly\n",
 	} {
 		if !strings.Contains(md, want) {

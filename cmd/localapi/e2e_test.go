@@ -71,7 +71,7 @@ func startServerWith(t *testing.T, cfg Config) (*Server, *buffer) {
 	srv, err := Start(context.Background(), Config{
 		Addr: "127.0.0.1:0", Template: cfg.Template, StateDir: t.TempDir(), Output: out,
 		Concurrency: cfg.Concurrency, IdleTimeout: cfg.IdleTimeout,
-		Parameters: cfg.Parameters,
+		Parameters: cfg.Parameters, WebhookRetrySeconds: cfg.WebhookRetrySeconds,
 	})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)

@@ -93,7 +93,7 @@ func (s *Server) startFunctions(ctx context.Context) {
 // functionEnvironment is what every function gets beside its template's variables: the
 // emulator's endpoint, region and credentials, and the table and secret.
 func (s *Server) functionEnvironment() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"AWS_ENDPOINT_URL":      s.emu.Endpoint,
 		"AWS_REGION":            emulator.Region,
 		"AWS_DEFAULT_REGION":    emulator.Region,
@@ -107,6 +107,10 @@ func (s *Server) functionEnvironment() map[string]string {
 		"EVENTS_QUEUE_URL": s.queues[samtemplate.EventsQueueResource],
 		"WEBHOOK_TARGETS":  "loopback",
 	}
+	if s.webhookRetry != "" {
+		env["WEBHOOK_RETRY_SECONDS"] = s.webhookRetry // else the template's, the deployed schedule
+	}
+	return env
 }
 
 // Ready waits until every function runs, and returns why one cannot.

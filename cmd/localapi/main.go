@@ -6,6 +6,7 @@
 // Usage:
 //
 //	localapi [-addr 127.0.0.1:3000] [-template template.yaml] [-state .localapi] [-fresh] [-concurrency 4] [-idle 5m]
+//	         [-webhook-retry 1,1,1]
 //	localapi session -user U -environment E -role admin|agent [-addr 127.0.0.1:3000] [-ttl 12h]
 //	localapi provision [-endpoint http://127.0.0.1:4566]
 //
@@ -52,6 +53,7 @@ func serveCommand(args []string) int {
 	fs.BoolVar(&cfg.Fresh, "fresh", false, "start with an empty table and a new key ring, discarding the stored data")
 	fs.IntVar(&cfg.Concurrency, "concurrency", DefaultConcurrency, "most execution environments per function at once, unless the template sets ReservedConcurrentExecutions")
 	fs.DurationVar(&cfg.IdleTimeout, "idle", DefaultIdleTimeout, "shut an execution environment down after this long without a call (negative: never)")
+	fs.StringVar(&cfg.WebhookRetrySeconds, "webhook-retry", "", "seconds the sender waits before each retry of a failed webhook, e.g. 1,1,1 (default: the deployed schedule, 10,30,60 then hours)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
 	"github.com/apitokens/apitokens/cmd/localapi/internal/gateway"
+	"github.com/apitokens/apitokens/shared/webhooks"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -63,6 +64,10 @@ type Config struct {
 	// Parameters overrides template parameters' defaults, as `sam deploy
 	// --parameter-overrides` does (tests shorten caches with it).
 	Parameters map[string]string
+	// WebhookRetrySeconds is the sender's wait before each retry of a failed webhook, written
+	// as WEBHOOK_RETRY_SECONDS reads it ("1,1,1"); "" keeps the deployed schedule
+	// (webhooks.DefaultBackoff). Tests and the bench shorten it to see retries in seconds.
+	WebhookRetrySeconds string
 }
 
 // Defaults of the functions' scaling.
@@ -97,10 +102,12 @@ type Server struct {
 	idleTimeout time.Duration
 	// parameters overrides the template's parameter defaults (Config.Parameters).
 	parameters map[string]string
-	http       *http.Server
-	failed     chan error
-	cancel     context.CancelFunc // ends builds and starts still under way
-	closeOnce  sync.Once
+	// webhookRetry is Config.WebhookRetrySeconds.
+	webhookRetry string
+	http         *http.Server
+	failed       chan error
+	cancel       context.CancelFunc // ends builds and starts still under way
+	closeOnce    sync.Once
 }
 
 // Start provisions the emulator (restoring the stored data unless cfg.Fresh), starts building
@@ -135,6 +142,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}()
 	s.parameters = cfg.Parameters
+	if cfg.WebhookRetrySeconds != "" {
+		if _, err := webhooks.ParseBackoff(cfg.WebhookRetrySeconds); err != nil {
+			return nil, err
+		}
+		s.webhookRetry = cfg.WebhookRetrySeconds
+	}
 	plain, err := samtemplate.Load(s.template, samtemplate.Options{Parameters: cfg.Parameters})
 	if err != nil {
 		return nil, err

@@ -86,7 +86,17 @@ func (q *Queue) Publish(ctx context.Context, e Event) error {
 	return nil
 }
 
-// Fan puts one message per subscription on the queue, ten to a batch.
+// PublishAll puts events on the queue for the sender to fan out, ten to a batch: what a route
+// that acts on many tokens at once reports.
+func (q *Queue) PublishAll(ctx context.Context, es []Event) error {
+	msgs := make([]Message, 0, len(es))
+	for _, e := range es {
+		msgs = append(msgs, Message{Event: e})
+	}
+	return q.Fan(ctx, msgs)
+}
+
+// Fan puts messages on the queue, ten to a batch: one per subscription of an event fanned out.
 func (q *Queue) Fan(ctx context.Context, msgs []Message) error {
 	for start := 0; start < len(msgs); start += 10 {
 		var entries []types.SendMessageBatchRequestEntry

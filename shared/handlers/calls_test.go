@@ -4,15 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/apitokens/apitokens/shared/authorizer"
+	"github.com/apitokens/apitokens/shared/eventqueue"
+	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/testkit/emulatortest"
+	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/testkit/secretscan"
 )
 
@@ -91,6 +99,38 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 	}
 	var id, key, adminKey, restricted, handedOver, metered, nearly string
+	// The subscription rows' key, its subscriptions (subID the first, ended by unsubscribe),
+	// and the messages of the queue the sender's rows hand over one at a time.
+	var subKey, subID, subID2, subID3, subIDFailing, subIDKey string
+	var held map[string]events.SQSMessage
+	hooks, failing := newReceiver(t, 0, 0), newReceiver(t, 1000, http.StatusServiceUnavailable)
+	subscribe := func(target string) int {
+		r := a.keyDo(subKey, "POST", "/v1/subscriptions", `{"targetUrl":"`+target+`","event":"delivery.received"}`)
+		switch {
+		case subID == "":
+			subID = r.str("id")
+		case subID2 == "":
+			subID2 = r.str("id")
+		case subID3 == "":
+			subID3 = r.str("id")
+		default:
+			subIDFailing = r.str("id")
+		}
+		return r.status
+	}
+	// sendOne hands the sender one message, as the event source mapping would, and answers 500
+	// unless it reports failures messages failed.
+	sendOne := func(m events.SQSMessage, failures int) int {
+		if m.MessageId == "" {
+			return 500
+		}
+		resp, err := handlers.SendEvents(a.deps, loopbackClient())(emulatortest.WithCaller(context.Background(), "SenderFunction"),
+			events.SQSEvent{Records: []events.SQSMessage{m}})
+		if err != nil || len(resp.BatchItemFailures) != failures {
+			return 500
+		}
+		return 200
+	}
 	steps := []struct {
 		name string
 		cold func()
@@ -202,9 +242,57 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"transfer", func() { handedOver = a.create(ann, `{"name":"t"}`).str("id"); coldRoute() }, func() int {
 			return a.do(adam, "POST", "/v1/tokens/"+handedOver+"/transfer", `{"userId":"carl"}`).status
 		}, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
-		{"deactivate a user's tokens", nil, func() int { return a.do(adam, "POST", "/v1/users/carl/tokens/deactivate", "").status }, "DynamoDB.Query=1 DynamoDB.TransactWriteItems=1"},
+		// carl holds one token (the one handed over): one transaction, and its key.deactivated
+		// in one batch of up to ten events.
+		{"deactivate a user's tokens (one token: its event in one batch)", nil, func() int {
+			return a.do(adam, "POST", "/v1/users/carl/tokens/deactivate", "").status
+		}, "DynamoDB.Query=1 DynamoDB.TransactWriteItems=1 SQS.SendMessageBatch=1"},
 		{"get the policy", nil, func() int { return a.do(ann, "GET", "/v1/policy", "").status }, "DynamoDB.GetItem=1"},
 		{"set the policy", nil, func() int { return a.do(adam, "PUT", "/v1/policy", `{}`).status }, "DynamoDB.PutItem=1"},
+		// Subscriptions, with a key of their own (its check cached): the secret is sealed under
+		// the ring's current version, read once per container; the subscription and its token's
+		// count are one transaction.
+		{"subscribe, cold (the ring, to seal the secret)", func() {
+			subKey = a.create(ann, `{"name":"subscriber"}`).str("key")
+			a.keyDo(subKey, "GET", "/v1/me", "")
+			coldRoute()
+		}, func() int { return subscribe(hooks.URL + "/a") }, "DynamoDB.TransactWriteItems=1 SecretsManager.GetSecretValue=1"},
+		{"subscribe", nil, func() int { return subscribe(hooks.URL + "/b") }, "DynamoDB.TransactWriteItems=1"},
+		{"list subscriptions", nil, func() int { return a.keyDo(subKey, "GET", "/v1/subscriptions", "").status }, "DynamoDB.Query=1"},
+		{"list subscriptions, a next page, cold (the ring, to seal the cursor)", coldRoute, func() int {
+			return a.keyDo(subKey, "GET", "/v1/subscriptions?limit=1", "").status
+		}, "DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
+		// The subscription is read first: another token's id answers 404, not an empty list.
+		{"attempts", nil, func() int { return a.keyDo(subKey, "GET", "/v1/subscriptions/"+subID+"/attempts", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
+		{"unsubscribe (the subscription and its token's count, one transaction)", nil, func() int {
+			return a.keyDo(subKey, "DELETE", "/v1/subscriptions/"+subID, "").status
+		}, "DynamoDB.TransactWriteItems=1"},
+		// The sender, message by message as the queue hands them over (received before the
+		// count). A fan-out reads the subscriptions that reach the event on gsi1 (the owner's
+		// keys', then the environment's Admin keys') and queues one message each, ten to a batch.
+		{"sender: fan out an event to 3 subscriptions (two gsi1 queries, one batch)", func() {
+			subscribe(hooks.URL + "/c")
+			subscribe(failing.URL)
+			a.deps.Config.Webhooks.SubscriptionLimit = 10
+			subIDKey = a.subscribe(subKey, `{"targetUrl":"`+hooks.URL+`/key","event":"key.deactivated"}`).str("id")
+			a.drain(loopbackClient())
+			a.do(ann, "POST", "/v1/tokens/"+a.create(ann, `{"name":"paused"}`).str("id")+"/deactivate", "")
+			a.keyDo(subKey, "POST", "/v1/hooks/zapier", `{"a":1}`)
+			held = receiveAll(t, a, func(m eventqueue.Message) string { return m.Event.Type })
+		}, func() int { return sendOne(held[eventqueue.DeliveryReceived], 0) }, "DynamoDB.Query=2 SQS.SendMessageBatch=1"},
+		// A delivery reads its token (paused or deleted: nothing is posted), its subscription
+		// (ended: nothing is posted) and the delivery (not carried by the message: it may be as
+		// large as a message), opens the secret under the ring, and records the attempt.
+		{"sender: post a delivery, cold (token, subscription, delivery; the ring; the attempt)", func() {
+			sendOne(held[eventqueue.KeyDeactivated], 0)
+			held = receiveAll(t, a, func(m eventqueue.Message) string { return m.SubscriptionID })
+			coldRoute()
+		}, func() int { return sendOne(held[subID2], 0) }, "DynamoDB.GetItem=3 DynamoDB.PutItem=1 SecretsManager.GetSecretValue=1"},
+		{"sender: post a delivery", nil, func() int { return sendOne(held[subID3], 0) }, "DynamoDB.GetItem=3 DynamoDB.PutItem=1"},
+		// A failure hides the message for the backoff's wait before SQS hands it over again.
+		{"sender: a failed attempt (and the wait before its retry)", nil, func() int { return sendOne(held[subIDFailing], 1) }, "DynamoDB.GetItem=3 DynamoDB.PutItem=1 SQS.ChangeMessageVisibility=1"},
+		// A key event's data travels in the message: no delivery to read.
+		{"sender: post a key event", nil, func() int { return sendOne(held[subIDKey], 0) }, "DynamoDB.GetItem=2 DynamoDB.PutItem=1"},
 		{"delete", cold, func() int { return a.do(ann, "DELETE", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1 SQS.SendMessage=1"},
 	}
 	for _, s := range steps {
@@ -217,6 +305,39 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		}
 		if got := a.calls.String(); got != s.want {
 			t.Errorf("%s (cold %v): calls %q, want %q", s.name, s.cold != nil, got, s.want)
+		}
+	}
+}
+
+// receiveAll receives every message the events queue shows, as the event source mapping
+// would, without deleting them, keyed by what by says of each; two with the same key fail the
+// test.
+func receiveAll(t *testing.T, a *api, by func(eventqueue.Message) string) map[string]events.SQSMessage {
+	t.Helper()
+	client, url := sqs.NewFromConfig(a.env.Config), a.env.Queues[samtemplate.EventsQueueResource]
+	out := map[string]events.SQSMessage{}
+	for {
+		got, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: &url, MaxNumberOfMessages: 10,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Messages) == 0 {
+			return out
+		}
+		for _, m := range got.Messages {
+			var msg eventqueue.Message
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
+				t.Fatal(err)
+			}
+			k := by(msg)
+			if _, dup := out[k]; dup {
+				t.Fatalf("two messages for %s on the events queue, want one", k)
+			}
+			out[k] = events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+				Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs"}
 		}
 	}
 }

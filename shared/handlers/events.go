@@ -41,6 +41,26 @@ func publish(ctx context.Context, d *service.Deps, e eventqueue.Event) error {
 
 // keyEvent publishes an event of type typ about token t, with id as its id ("" makes one).
 func keyEvent(ctx context.Context, d *service.Deps, typ, id string, t tokenstore.Token) error {
+	return publish(ctx, d, keyEventOf(d, typ, id, t))
+}
+
+// keyEvents publishes an event of type typ about each of toks, ten to a queue call, as a route
+// that acts on many tokens at once reports them. A failure is logged, as publish logs it.
+func keyEvents(ctx context.Context, d *service.Deps, typ string, toks []tokenstore.Token) {
+	if d.Events == nil || len(toks) == 0 {
+		return
+	}
+	evs := make([]eventqueue.Event, 0, len(toks))
+	for _, t := range toks {
+		evs = append(evs, keyEventOf(d, typ, "", t))
+	}
+	if err := d.Events.PublishAll(ctx, evs); err != nil {
+		d.Log.ErrorContext(ctx, "events not queued", "event", typ, "count", len(evs), "err", err)
+	}
+}
+
+// keyEventOf is the event of type typ about token t, with id as its id ("" makes one).
+func keyEventOf(d *service.Deps, typ, id string, t tokenstore.Token) eventqueue.Event {
 	now := d.Now().UTC()
 	if id == "" {
 		id = ids.New(ids.Event, now)
@@ -49,8 +69,8 @@ func keyEvent(ctx context.Context, d *service.Deps, typ, id string, t tokenstore
 		ID: id, TokenID: t.ID, TokenName: t.Name, Type: string(t.Type), UserID: t.UserID,
 		EnvironmentID: t.EnvironmentID, Hint: t.Hint, ExpiresAt: optTime(t.ExpiresAt), Leak: leakOf(t),
 	})
-	return publish(ctx, d, eventqueue.Event{ID: id, Type: typ, EnvironmentID: t.EnvironmentID, UserID: t.UserID,
-		OccurredAt: now.Truncate(time.Second), Data: data})
+	return eventqueue.Event{ID: id, Type: typ, EnvironmentID: t.EnvironmentID, UserID: t.UserID,
+		OccurredAt: now.Truncate(time.Second), Data: data}
 }
 
 // deliveryEvent publishes that delivery del was received.

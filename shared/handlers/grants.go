@@ -11,6 +11,7 @@ import (
 
 	"github.com/apitokens/apitokens/shared/access"
 	"github.com/apitokens/apitokens/shared/cidr"
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/permission"
 	"github.com/apitokens/apitokens/shared/policy"
@@ -248,7 +249,8 @@ type deactivatedView struct {
 }
 
 // DeactivateUserTokens is POST /v1/users/{userId}/tokens/deactivate: an administrator suspends
-// every active token of one user of the environment, each recorded in its history.
+// every active token of one user of the environment, each recorded in its history and reported
+// as key.deactivated, as a single deactivate reports it.
 func DeactivateUserTokens(d *service.Deps) httpapi.Handler {
 	return httpapi.Handle("deactivateuser", d.Log, func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		p, err := session(d, req)
@@ -262,11 +264,12 @@ func DeactivateUserTokens(d *service.Deps) httpapi.Handler {
 		if err := p.CheckAdmin(); err != nil {
 			return httpapi.Response{}, err
 		}
-		n, err := d.Store.DeactivateUser(ctx, p.EnvironmentID, user, "all tokens of the user deactivated by an administrator", actor(req, p.UserID))
+		done, err := d.Store.DeactivateUser(ctx, p.EnvironmentID, user, "all tokens of the user deactivated by an administrator", actor(req, p.UserID))
+		keyEvents(ctx, d, eventqueue.KeyDeactivated, done) // those suspended before an error too
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		return httpapi.JSON(http.StatusOK, deactivatedView{Deactivated: n}), nil
+		return httpapi.JSON(http.StatusOK, deactivatedView{Deactivated: len(done)}), nil
 	})
 }
 

@@ -167,28 +167,21 @@ func ListHookEvents(d *service.Deps) httpapi.Handler {
 		if source != "" && !sourcePattern.MatchString(source) {
 			return httpapi.Response{}, errInvalidSource
 		}
-		limit, err := pageSize(req)
+		dels, next, err := listPage(ctx, d, req, cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source),
+			func(limit int, start map[string]string) ([]tokenstore.Delivery, map[string]string, error) {
+				page, err := d.Store.ListDeliveries(ctx, tokenstore.DeliveryQuery{
+					EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit, StartKey: start})
+				return page.Deliveries, page.LastKey, err
+			})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		scope := cursor.Scope("hooks", c.EnvironmentID, c.TokenID, user, source)
-		query := tokenstore.DeliveryQuery{EnvironmentID: c.EnvironmentID, UserID: user, Source: source, Limit: limit}
-		if query.StartKey, err = startKey(ctx, d, scope, req); err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Store.ListDeliveries(ctx, query)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := deliveryListView{Items: make([]deliveryView, 0, len(page.Deliveries))}
-		for _, del := range page.Deliveries {
+		out := deliveryListView{Items: make([]deliveryView, 0, len(dels)), NextCursor: next}
+		for _, del := range dels {
 			out.Items = append(out.Items, deliveryView{
 				ID: del.ID, Source: del.Source, UserID: del.UserID, TokenID: del.TokenID,
 				ReceivedAt: apiTime(del.ReceivedAt), Payload: json.RawMessage(del.Payload),
 			})
-		}
-		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
-			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})

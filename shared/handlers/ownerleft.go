@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/service"
 	"github.com/apitokens/apitokens/shared/tokenstore"
@@ -55,7 +56,7 @@ func OwnerLeft(d *service.Deps) func(context.Context, events.CloudWatchEvent) (O
 			d.Log.Warn("owner left: no user in event", "id", ev.ID, "event", call.EventName)
 			return OwnerLeftResult{}, nil
 		}
-		n, err := DeactivateOwner(ctx, d.Store, user, "owner "+call.EventName)
+		n, err := DeactivateOwner(ctx, d, user, "owner "+call.EventName)
 		if err != nil {
 			return OwnerLeftResult{}, err
 		}
@@ -65,17 +66,17 @@ func OwnerLeft(d *service.Deps) func(context.Context, events.CloudWatchEvent) (O
 }
 
 // DeactivateOwner suspends every active token of user in every environment where they hold one,
-// as their leaving the identity provider (why) asks; the local run's identity provider calls it
-// too.
-func DeactivateOwner(ctx context.Context, store *tokenstore.Store, user, why string) (int, error) {
-	envs, err := store.UserEnvironments(ctx, user)
+// as their leaving the identity provider (why) asks, and reports each as key.deactivated.
+func DeactivateOwner(ctx context.Context, d *service.Deps, user, why string) (int, error) {
+	envs, err := d.Store.UserEnvironments(ctx, user)
 	if err != nil {
 		return 0, err
 	}
 	total := 0
 	for _, env := range envs {
-		n, err := store.DeactivateUser(ctx, env, user, why, tokenstore.Actor{UserID: identityProviderActor})
-		total += n
+		done, err := d.Store.DeactivateUser(ctx, env, user, why, tokenstore.Actor{UserID: identityProviderActor})
+		keyEvents(ctx, d, eventqueue.KeyDeactivated, done) // a retried event finds these inactive
+		total += len(done)
 		if err != nil {
 			return total, fmt.Errorf("deactivate tokens of %s in %s: %w", user, env, err)
 		}

@@ -327,3 +327,63 @@ func sorted(s []string) []string {
 func (a *api) coldKeys() {
 	a.deps.Keys = keyring.NewSource(a.env.Secrets, a.env.SecretARN, a.clock)
 }
+
+// keyEventsOf reads the type and token of each key event a receiver got.
+func keyEventsOf(t *testing.T, r *receiver) []string {
+	t.Helper()
+	var out []string
+	for _, req := range r.requests() {
+		var body struct {
+			Type string
+			Data struct{ TokenID, UserID string }
+		}
+		if err := json.Unmarshal(req.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, body.Type+" "+body.Data.TokenID+" "+body.Data.UserID)
+	}
+	return sorted(out)
+}
+
+// Suspending every token of a user, by an administrator or because the user left the identity
+// provider, reports each token it suspended as key.deactivated, as a single deactivate does;
+// a token already inactive is not reported again.
+func TestSenderBulkDeactivateReportsEachToken(t *testing.T) {
+	a := newAPI(t, 50)
+	office := newReceiver(t, 0, 0)
+	adminKey := a.create(adam, `{"name":"Office","type":"admin"}`).str("key")
+	a.subscribe(adminKey, `{"targetUrl":"`+office.URL+`","event":"key.deactivated"}`)
+	one, two, paused := a.create(ann, `{"name":"One"}`), a.create(ann, `{"name":"Two"}`), a.create(ann, `{"name":"Paused"}`)
+	leaver := a.create(carl, `{"name":"Carl's"}`)
+	a.do(ann, "POST", "/v1/tokens/"+paused.str("id")+"/deactivate", "")
+	a.drain(loopbackClient())
+	before := len(office.requests()) // the single deactivate's event
+
+	a.advance(2 * time.Second) // gsi1 lags writes by up to a second
+	if r := a.do(adam, "POST", "/v1/users/ann/tokens/deactivate", ""); r.status != 200 || r.body["deactivated"] != float64(2) {
+		t.Fatalf("bulk deactivate: got %d %s, want 200 and 2", r.status, r.raw)
+	}
+	ev := events.CloudWatchEvent{ID: "e1", DetailType: "AWS API Call via CloudTrail", Source: "aws.cognito-idp",
+		Detail: json.RawMessage(`{"eventSource":"cognito-idp.amazonaws.com","eventName":"AdminDisableUser","requestParameters":{"userPoolId":"us-east-1_X","username":"carl"}}`)}
+	if got, err := handlers.OwnerLeft(a.deps)(emulatortest.WithCaller(context.Background(), "OwnerLeftFunction"), ev); err != nil || got.Deactivated != 1 {
+		t.Fatalf("owner left: got %+v, %v, want carl's one token", got, err)
+	}
+	a.drain(loopbackClient())
+
+	got := keyEventsOf(t, office)
+	want := sorted([]string{
+		"key.deactivated " + paused.str("id") + " ann",
+		"key.deactivated " + one.str("id") + " ann", "key.deactivated " + two.str("id") + " ann",
+		"key.deactivated " + leaver.str("id") + " carl",
+	})
+	if before != 1 || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %v (%d before the bulk deactivate), want %v (1 before): each suspended token once", got, before, want)
+	}
+	ids := map[string]bool{}
+	for _, r := range office.requests() {
+		ids[r.id] = true
+	}
+	if len(ids) != len(want) {
+		t.Errorf("got %d distinct webhook-ids for %d events, want one each", len(ids), len(want))
+	}
+}

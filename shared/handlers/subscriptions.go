@@ -161,25 +161,17 @@ func ListSubscriptions(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := pageSize(req)
+		subs, next, err := listPage(ctx, d, req, cursor.Scope("subscriptions", c.EnvironmentID, c.TokenID),
+			func(limit int, start map[string]string) ([]tokenstore.Subscription, map[string]string, error) {
+				page, err := d.Store.ListSubscriptions(ctx, c.EnvironmentID, c.TokenID, limit, start)
+				return page.Subscriptions, page.LastKey, err
+			})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		scope := cursor.Scope("subscriptions", c.EnvironmentID, c.TokenID)
-		start, err := startKey(ctx, d, scope, req)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Store.ListSubscriptions(ctx, c.EnvironmentID, c.TokenID, limit, start)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := subscriptionListView{Items: make([]subscriptionView, 0, len(page.Subscriptions))}
-		for _, s := range page.Subscriptions {
+		out := subscriptionListView{Items: make([]subscriptionView, 0, len(subs)), NextCursor: next}
+		for _, s := range subs {
 			out.Items = append(out.Items, subscriptionViewOf(s))
-		}
-		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
-			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
@@ -225,32 +217,25 @@ func SubscriptionAttempts(d *service.Deps) httpapi.Handler {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		limit, err := pageSize(req)
+		attempts, next, err := listPage(ctx, d, req, cursor.Scope("attempts", c.EnvironmentID, c.TokenID, id),
+			func(limit int, start map[string]string) ([]tokenstore.Attempt, map[string]string, error) {
+				// Another token's subscription answers 404, not an empty list.
+				if _, err := d.Store.Subscription(ctx, c.EnvironmentID, c.TokenID, id); err != nil {
+					return nil, nil, err
+				}
+				page, err := d.Store.ListAttempts(ctx, c.EnvironmentID, id, limit, start)
+				return page.Attempts, page.LastKey, err
+			})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		if _, err := d.Store.Subscription(ctx, c.EnvironmentID, c.TokenID, id); err != nil {
-			return httpapi.Response{}, err
-		}
-		scope := cursor.Scope("attempts", c.EnvironmentID, c.TokenID, id)
-		start, err := startKey(ctx, d, scope, req)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		page, err := d.Store.ListAttempts(ctx, c.EnvironmentID, id, limit, start)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		out := attemptListView{Items: make([]attemptView, 0, len(page.Attempts))}
-		for _, a := range page.Attempts {
+		out := attemptListView{Items: make([]attemptView, 0, len(attempts)), NextCursor: next}
+		for _, a := range attempts {
 			v := attemptView{ID: a.ID, WebhookID: a.WebhookID, Event: a.Event, At: apiTime(a.At), Status: a.Status}
 			if a.Code != 0 {
 				v.Code = &a.Code
 			}
 			out.Items = append(out.Items, v)
-		}
-		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
-			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})

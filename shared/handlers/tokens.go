@@ -294,6 +294,26 @@ func ListTokens(d *service.Deps) httpapi.Handler {
 	})
 }
 
+// listPage is the paging a list route shares: req's page size and cursor (sealed to scope),
+// the store's page from list, and the sealed cursor of the next page (nil after the last).
+func listPage[T any](ctx context.Context, d *service.Deps, req httpapi.Request, scope []byte,
+	list func(limit int, start map[string]string) ([]T, map[string]string, error)) ([]T, *string, error) {
+	limit, err := pageSize(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	start, err := startKey(ctx, d, scope, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, last, err := list(limit, start)
+	if err != nil {
+		return nil, nil, err
+	}
+	next, err := nextCursor(ctx, d, scope, last)
+	return items, next, err
+}
+
 // startKey opens the request's ?cursor= under scope; no cursor, or an empty one, is the first
 // page (nil).
 func startKey(ctx context.Context, d *service.Deps, scope []byte, req httpapi.Request) (map[string]string, error) {

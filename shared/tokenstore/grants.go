@@ -193,35 +193,36 @@ func (s *Store) Transfer(ctx context.Context, t Token, to string, ciphertext []b
 const deactivateWorkers = 8
 
 // DeactivateUser suspends every active token of one user of an environment, each with its own
-// audit record (detail reason), and returns how many it suspended. Tokens already inactive are
-// left as they are. It reads the user's tokens through gsi1, which lags writes by up to a
-// second: a token created that moment before may be missed.
-func (s *Store) DeactivateUser(ctx context.Context, env, user, reason string, actor Actor) (int, error) {
-	n := 0
+// audit record (detail reason), and returns the tokens it suspended, as they are now (those it
+// suspended before an error too). Tokens already inactive are left as they are. It reads the
+// user's tokens through gsi1, which lags writes by up to a second: a token created that moment
+// before may be missed.
+func (s *Store) DeactivateUser(ctx context.Context, env, user, reason string, actor Actor) ([]Token, error) {
+	var done []Token
 	q := ListQuery{EnvironmentID: env, OwnerID: user, Limit: 100}
 	for {
 		page, err := s.List(ctx, q)
 		if err != nil {
-			return n, fmt.Errorf("deactivate tokens of %s: %w", user, err)
+			return done, fmt.Errorf("deactivate tokens of %s: %w", user, err)
 		}
-		done, err := s.deactivateAll(ctx, page.Tokens, reason, actor)
-		n += done
+		suspended, err := s.deactivateAll(ctx, page.Tokens, reason, actor)
+		done = append(done, suspended...)
 		if err != nil {
-			return n, fmt.Errorf("deactivate tokens of %s: %w", user, err)
+			return done, fmt.Errorf("deactivate tokens of %s: %w", user, err)
 		}
 		if page.LastKey == nil {
-			return n, nil
+			return done, nil
 		}
 		q.StartKey = page.LastKey
 	}
 }
 
 // deactivateAll suspends the active tokens among toks, deactivateWorkers at a time, and returns
-// how many it suspended and the first error.
-func (s *Store) deactivateAll(ctx context.Context, toks []Token, reason string, actor Actor) (int, error) {
+// those it suspended and the first error.
+func (s *Store) deactivateAll(ctx context.Context, toks []Token, reason string, actor Actor) ([]Token, error) {
 	var (
 		mu       sync.Mutex
-		n        int
+		done     []Token
 		firstErr error
 		wg       sync.WaitGroup
 	)
@@ -234,7 +235,7 @@ func (s *Store) deactivateAll(ctx context.Context, toks []Token, reason string, 
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			_, err := s.setStatus(ctx, t, StatusInactive, actor, map[string]string{"reason": reason})
+			next, err := s.setStatus(ctx, t, StatusInactive, actor, map[string]string{"reason": reason})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -242,12 +243,12 @@ func (s *Store) deactivateAll(ctx context.Context, toks []Token, reason string, 
 			case err != nil && firstErr == nil:
 				firstErr = err
 			case err == nil:
-				n++
+				done = append(done, next)
 			}
 		}()
 	}
 	wg.Wait()
-	return n, firstErr
+	return done, firstErr
 }
 
 type userEnvItem struct {

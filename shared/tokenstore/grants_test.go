@@ -152,9 +152,14 @@ func TestDeactivateUser(t *testing.T) {
 	if _, err := s.SetStatus(ctx, toks[0], tokenstore.StatusInactive, alice); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.DeactivateUser(ctx, "env1", "alice", "test", tokenstore.Actor{UserID: "adam"})
-	if err != nil || n != 2 {
-		t.Fatalf("DeactivateUser = %d, %v, want 2", n, err)
+	done, err := s.DeactivateUser(ctx, "env1", "alice", "test", tokenstore.Actor{UserID: "adam"})
+	if err != nil || len(done) != 2 {
+		t.Fatalf("DeactivateUser = %d tokens, %v, want 2", len(done), err)
+	}
+	for _, tok := range done {
+		if tok.Status != tokenstore.StatusInactive || tok.UserID != "alice" || (tok.ID != toks[1].ID && tok.ID != toks[2].ID) {
+			t.Errorf("DeactivateUser answered %s (%s, %s), want alice's two active tokens, now inactive", tok.ID, tok.UserID, tok.Status)
+		}
 	}
 	for i, tok := range toks {
 		got, _ := s.Get(ctx, "env1", tok.ID)
@@ -166,8 +171,8 @@ func TestDeactivateUser(t *testing.T) {
 	if err != nil || page.Records[0].Action != tokenstore.ActionDeactivate || page.Records[0].Detail["reason"] != "test" {
 		t.Errorf("audit of a suspended token: %+v, %v", page.Records, err)
 	}
-	if n, err := s.DeactivateUser(ctx, "env1", "alice", "test", alice); err != nil || n != 0 {
-		t.Errorf("again = %d, %v, want 0", n, err)
+	if again, err := s.DeactivateUser(ctx, "env1", "alice", "test", alice); err != nil || len(again) != 0 {
+		t.Errorf("again = %d tokens, %v, want 0", len(again), err)
 	}
 }
 

@@ -583,28 +583,11 @@ type AuditPage struct {
 
 // ListAudit returns a page of a token's audit records, newest first.
 func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, start map[string]string) (AuditPage, error) {
-	pk := auditPK(env, tokenID)
-	if start != nil && (start["pk"] != pk || len(start) != 2) {
-		return AuditPage{}, ErrBadCursor
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).Build()
+	items, last, err := queryNewest[auditItem](ctx, s, auditPK(env, tokenID), "", limit, start)
 	if err != nil {
 		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey: StartKey(start), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
-	}
-	var items []auditItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return AuditPage{}, fmt.Errorf("list audit of %s: %w", tokenID, err)
-	}
-	page := AuditPage{LastKey: PageKey(out.LastEvaluatedKey)}
+	page := AuditPage{LastKey: last}
 	for _, it := range items {
 		rec, err := it.record()
 		if err != nil {
@@ -613,6 +596,37 @@ func (s *Store) ListAudit(ctx context.Context, env, tokenID string, limit int, s
 		page.Records = append(page.Records, rec)
 	}
 	return page, nil
+}
+
+// queryNewest reads a page of partition pk's items whose sort key begins with skPrefix ("" for
+// every item), newest first and strongly consistent, decoded as T; a start key of another
+// partition or prefix is ErrBadCursor. It is what every list of one partition shares.
+func queryNewest[T any](ctx context.Context, s *Store, pk, skPrefix string, limit int, start map[string]string) ([]T, map[string]string, error) {
+	if start != nil && (start["pk"] != pk || len(start) != 2 || !strings.HasPrefix(start["sk"], skPrefix)) {
+		return nil, nil, ErrBadCursor
+	}
+	key := expression.Key("pk").Equal(expression.Value(pk))
+	if skPrefix != "" {
+		key = key.And(expression.Key("sk").BeginsWith(skPrefix))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
+		ExclusiveStartKey: StartKey(start), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var items []T
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, nil, err
+	}
+	return items, PageKey(out.LastEvaluatedKey), nil
 }
 
 // newAuditItem is the audit record of action done to t by actor, now.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -165,29 +164,19 @@ type SubscriptionPage struct {
 
 // ListSubscriptions returns a page of a token's subscriptions, newest first.
 func (s *Store) ListSubscriptions(ctx context.Context, env, tokenID string, limit int, start map[string]string) (SubscriptionPage, error) {
-	pk := subscriptionsPK(env, tokenID)
-	if start != nil && (start["pk"] != pk || len(start) != 2 || !strings.HasPrefix(start["sk"], subscriptionSK(""))) {
-		return SubscriptionPage{}, ErrBadCursor
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk)).
-		And(expression.Key("sk").BeginsWith(subscriptionSK("")))).Build()
+	items, last, err := queryNewest[subscriptionItem](ctx, s, subscriptionsPK(env, tokenID), subscriptionSK(""), limit, start)
 	if err != nil {
 		return SubscriptionPage{}, fmt.Errorf("list subscriptions: %w", err)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey: StartKey(start), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return SubscriptionPage{}, fmt.Errorf("list subscriptions: %w", err)
+	page := SubscriptionPage{LastKey: last, Subscriptions: make([]Subscription, 0, len(items))}
+	for _, it := range items {
+		sub, err := it.subscription()
+		if err != nil {
+			return SubscriptionPage{}, fmt.Errorf("list subscriptions: %w", err)
+		}
+		page.Subscriptions = append(page.Subscriptions, sub)
 	}
-	subs, err := subscriptionsOf(out.Items)
-	if err != nil {
-		return SubscriptionPage{}, fmt.Errorf("list subscriptions: %w", err)
-	}
-	return SubscriptionPage{Subscriptions: subs, LastKey: PageKey(out.LastEvaluatedKey)}, nil
+	return page, nil
 }
 
 // Subscribers returns the subscriptions to event that reach the given user of env: the user's
@@ -299,28 +288,11 @@ type AttemptPage struct {
 
 // ListAttempts returns a page of a subscription's attempts, newest first.
 func (s *Store) ListAttempts(ctx context.Context, env, subscriptionID string, limit int, start map[string]string) (AttemptPage, error) {
-	pk := attemptsPK(env, subscriptionID)
-	if start != nil && (start["pk"] != pk || len(start) != 2) {
-		return AttemptPage{}, ErrBadCursor
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).Build()
+	items, last, err := queryNewest[attemptItem](ctx, s, attemptsPK(env, subscriptionID), "", limit, start)
 	if err != nil {
 		return AttemptPage{}, fmt.Errorf("list attempts: %w", err)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey: StartKey(start), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return AttemptPage{}, fmt.Errorf("list attempts: %w", err)
-	}
-	var items []attemptItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return AttemptPage{}, fmt.Errorf("list attempts: %w", err)
-	}
-	page := AttemptPage{LastKey: PageKey(out.LastEvaluatedKey)}
+	page := AttemptPage{LastKey: last}
 	for _, it := range items {
 		at, err := parseTime(it.At)
 		if err != nil {

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,6 +16,7 @@ func FuzzTargetsCheck(f *testing.F) {
 		"https://hooks.zapier.com/hooks/standard/1/abc/", "http://127.0.0.1:8080/h", "https://[::1]/", "https://10.0.0.1/",
 		"https://169.254.169.254/", "https://[fd00:ec2::254]/", "https://user@host.example/", "https://host.example/#f",
 		"https://0x7f.1/", "https://2130706433/", "https://[::ffff:127.0.0.1]/", "HTTPS://Host.Example/", "https://localhost./",
+		"https://hooks.localhost./", "https://127.1/", "https://host.example:99999/", "https://host.example:0/",
 	} {
 		f.Add(s)
 	}
@@ -28,11 +30,17 @@ func FuzzTargetsCheck(f *testing.F) {
 			if perr != nil || !back.IsAbs() || back.User != nil || back.Fragment != "" || len(raw) > MaxTargetURL {
 				t.Fatalf("%s accepted %q: not an absolute URL without user or fragment", targets, raw)
 			}
+			if p := u.Port(); p != "" {
+				if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+					t.Fatalf("%s accepted %q: port %s", targets, raw, p)
+				}
+			}
 			host := strings.ToLower(u.Hostname())
 			addr, isIP := netip.ParseAddr(host)
 			switch targets {
 			case Public:
-				if u.Scheme != "https" || (isIP == nil && Refused(addr)) || host == "localhost" {
+				name := strings.TrimSuffix(host, ".")
+				if u.Scheme != "https" || (isIP == nil && Refused(addr)) || name == "localhost" || strings.HasSuffix(name, ".localhost") {
 					t.Fatalf("public accepted %q", raw)
 				}
 			case Loopback:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -52,6 +53,11 @@ func (t Targets) Check(raw string) (*url.URL, error) {
 	default:
 		return nil, ErrTarget
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, ErrTarget // no connection could be made: refused now rather than retried for a day
+		}
+	}
 	host := strings.ToLower(u.Hostname())
 	addr, err := netip.ParseAddr(host)
 	isIP := err == nil
@@ -61,9 +67,17 @@ func (t Targets) Check(raw string) (*url.URL, error) {
 		}
 		return nil, ErrTarget
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || (isIP && Refused(addr)) ||
-		(!isIP && !strings.Contains(host, ".")) {
+	name := strings.TrimSuffix(host, ".") // a name's root dot changes nothing: localhost. is localhost
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") || (isIP && Refused(addr)) ||
+		(!isIP && (!strings.Contains(name, ".") || numericLabel(name[strings.LastIndex(name, ".")+1:]))) {
 		return nil, ErrTarget
 	}
 	return u, nil
+}
+
+// numericLabel reports a top-level label of digits only, which no DNS name has (RFC 3696 §2):
+// such a host is an address in a form netip does not read (127.1), which some resolvers take as
+// the address.
+func numericLabel(label string) bool {
+	return label == "" || strings.Trim(label, "0123456789") == ""
 }
