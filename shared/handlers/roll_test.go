@@ -31,7 +31,7 @@ func TestRollToken(t *testing.T) {
 		fields = append(fields, k)
 	}
 	sort.Strings(fields)
-	if got, want := strings.Join(fields, ","), "allowedCidrs,createdAt,environmentId,expiresAt,hint,id,key,lastUsedAt,leak,name,permissions,previousKey,status,type,updatedAt,userId"; got != want {
+	if got, want := strings.Join(fields, ","), "allowedCidrs,createdAt,environmentId,expiresAt,hint,id,key,lastUsedAt,leak,name,permissions,previousKey,quota,rateLimit,status,type,updatedAt,userId"; got != want {
 		t.Errorf("roll answer fields = %s, want %s", got, want)
 	}
 	if rv := a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", ""); rv.str("key") != key {

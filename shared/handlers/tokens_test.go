@@ -67,7 +67,7 @@ func TestTokenLife(t *testing.T) {
 		fields = append(fields, k)
 	}
 	sort.Strings(fields)
-	if got, want := strings.Join(fields, ","), "allowedCidrs,createdAt,environmentId,expiresAt,hint,id,key,lastUsedAt,leak,name,permissions,policy,previousKey,status,type,updatedAt,userId"; got != want {
+	if got, want := strings.Join(fields, ","), "allowedCidrs,createdAt,environmentId,expiresAt,hint,id,key,lastUsedAt,leak,name,permissions,policy,previousKey,quota,rateLimit,status,type,updatedAt,userId"; got != want {
 		t.Errorf("create answer fields = %s, want %s", got, want)
 	}
 
