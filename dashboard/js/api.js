@@ -68,6 +68,9 @@ export function client(config) {
       call("POST", `/v1/tokens/${id(tokenId)}/roll`, { gracePeriodSeconds }, { "Idempotency-Key": idempotencyKey }),
     revokePreviousKey: (tokenId) => call("POST", `/v1/tokens/${id(tokenId)}/previous-key/revoke`),
     remove: (tokenId) => call("DELETE", `/v1/tokens/${id(tokenId)}`),
+    // usage answers the token's calls by hour (the last 24) or by day (the last 30).
+    usage: (tokenId, granularity) =>
+      call("GET", `/v1/tokens/${id(tokenId)}/usage?` + new URLSearchParams({ granularity })),
     audit: (tokenId, cursor) => {
       const q = new URLSearchParams({ limit: "20" });
       if (cursor) q.set("cursor", cursor);

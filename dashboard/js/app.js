@@ -15,9 +15,10 @@ import * as rename from "./rename.js";
 import * as status from "./status.js";
 import * as roll from "./roll.js";
 import * as history from "./history.js";
+import * as usage from "./usage.js";
 import * as remove from "./delete.js";
 
-const views = [account, list, menu, create, key, rename, roll, history, remove];
+const views = [account, list, menu, create, key, rename, roll, history, usage, remove];
 
 const mine = (token) => token.userId === page.me.sub;
 
@@ -31,6 +32,7 @@ const tokenMenu = [
   { label: "Roll key", when: mine, run: roll.openRoll },
   { label: "End previous key now", when: list.graceRuns, run: roll.endPreviousKey },
   { label: "History", run: history.openHistory },
+  { label: "Usage", run: usage.openUsage },
   { label: "Delete", run: remove.openDelete, className: "danger" },
 ];
 

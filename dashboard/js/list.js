@@ -6,6 +6,7 @@ import { $, attempt, dateFormat, el, page, setProblem, time } from "./ui.js";
 import { openMenu } from "./menu.js";
 
 const list = { owner: "me", items: [], nextCursor: null };
+const calls = new Intl.NumberFormat();
 
 /** showList shows the tokens section (with the owner filter for an administrator) and loads it. */
 export function showList() {
@@ -34,7 +35,8 @@ export function addItem(token) {
 }
 
 export function replaceItem(token) {
-  list.items = list.items.map((t) => (t.id === token.id ? token : t));
+  // Only the list answers callsLast24h: a token changed elsewhere keeps the count it showed.
+  list.items = list.items.map((t) => (t.id === token.id ? { callsLast24h: t.callsLast24h, ...token } : t));
   render();
 }
 
@@ -56,7 +58,7 @@ export function rowProblem(tokenId, detail) {
   const tr = document.querySelector(`tr[data-id="${CSS.escape(tokenId)}"]`);
   if (!tr) return setProblem($("list-problem"), detail);
   tr.nextElementSibling?.classList.contains("row-problem") && tr.nextElementSibling.remove();
-  const cell = el("td", { colSpan: 7 }, el("span", { className: "problem", role: "alert" }, detail));
+  const cell = el("td", { colSpan: 8 }, el("span", { className: "problem", role: "alert" }, detail));
   tr.after(el("tr", { className: "row-problem" }, cell));
 }
 
@@ -139,6 +141,7 @@ function row(token) {
     el("td", { "data-label": "Owner", className: "owner-col" }, token.userId),
     el("td", { "data-label": "Created" }, time(token.createdAt)),
     el("td", { "data-label": "Last used" }, time(token.lastUsedAt, "Never")),
+    el("td", { "data-label": "Calls, 24 h", className: "calls" }, calls.format(token.callsLast24h ?? 0)),
     el("td", { className: "actions-cell" }, trigger),
   );
 }
