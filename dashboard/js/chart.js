@@ -4,12 +4,14 @@
 import { el } from "./ui.js";
 
 /** outcomes are the stacked parts of a bar, bottom to top, as the API names them. */
-export const outcomes = [
+const outcomes = [
   { key: "allowed", label: "Allowed" },
   { key: "rateLimited", label: "Rate limited" },
   { key: "quotaExhausted", label: "Quota exhausted" },
   { key: "refused", label: "Refused" },
 ];
+
+export { outcomes };
 
 const svgNS = "http://www.w3.org/2000/svg";
 
