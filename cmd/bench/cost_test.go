@@ -191,6 +191,7 @@ func TestCosts(t *testing.T) {
 		{"check cached", false, false, 1},
 		{"POST /v1/tokens", true, true, 1}, // the policy read, then one transaction
 		{"GET /v1/tokens/{id}", true, false, 0},
+		{"GET /v1/tokens/{id}/usage", true, false, 0}, // the token, then a day of its usage
 		{"PATCH /v1/tokens/{id}", true, true, 0},
 		{"POST /v1/tokens/{id}/reveal", true, true, 1},   // the audit entry
 		{"POST /v1/tokens/{id}/activate", true, true, 0}, // a suspended token

@@ -21,6 +21,7 @@ import (
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/httpapi"
 	"github.com/apitokens/apitokens/shared/service"
+	"github.com/apitokens/apitokens/shared/tokenstore"
 	"github.com/apitokens/apitokens/testkit/emulator"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
@@ -218,6 +219,19 @@ func (s *stage) routeEvents(ctx context.Context, app *samtemplate.App, rt samtem
 	return out, nil
 }
 
+// busyDay gives a token calls in each of the last 24 hours, as the metered routes add them, so
+// that its usage answer reads a full day of items.
+func (s *stage) busyDay(ctx context.Context, tokenID string) error {
+	now := s.deps.Now()
+	for h := range 24 {
+		c := tokenstore.UsageCounts{Allowed: 100, RateLimited: int64(h % 3), Refused: 1}
+		if err := s.deps.Store.AddUsage(ctx, benchEnvironment, tokenID, now.Add(-time.Duration(h)*time.Hour), c); err != nil {
+			return fmt.Errorf("usage of the token: %w", err)
+		}
+	}
+	return nil
+}
+
 // prepare puts the token of one call in the state its route acts on, so that the call does its
 // work: activating needs a suspended token, revoking a previous key a key in its grace.
 func (s *stage) prepare(ctx context.Context, rt samtemplate.Route, user string, params map[string]string) error {
@@ -228,6 +242,8 @@ func (s *stage) prepare(ctx context.Context, rt samtemplate.Route, user string, 
 		h = handlers.DeactivateToken(s.deps)
 	case strings.HasSuffix(rt.Path, "/previous-key/revoke"):
 		h, body = handlers.RollToken(s.deps), `{"gracePeriodSeconds":86400}`
+	case strings.HasSuffix(rt.Path, "/usage"):
+		return s.busyDay(ctx, params["id"])
 	default:
 		return nil
 	}

@@ -77,6 +77,7 @@ func TestAccessMatrix(t *testing.T) {
 		{method: "POST", path: "/v1/tokens/{id}/deactivate", agent: all(200, 404, 404), admin: all(200, 200, 404)},
 		{method: "POST", path: "/v1/tokens/{id}/activate", agent: all(200, 404, 404), admin: all(200, 200, 404)},
 		{method: "GET", path: "/v1/tokens/{id}/audit", agent: all(200, 404, 404), admin: all(200, 200, 404)},
+		{method: "GET", path: "/v1/tokens/{id}/usage", agent: all(200, 404, 404), admin: all(200, 200, 404)},
 		{method: "POST", path: "/v1/tokens/{id}/roll", body: `{"gracePeriodSeconds":60}`, agent: all(200, 404, 404), admin: all(200, 403, 404)},
 		{method: "POST", path: "/v1/tokens/{id}/previous-key/revoke", agent: all(200, 404, 404), admin: all(200, 200, 404)},
 		{method: "DELETE", path: "/v1/tokens/{id}", agent: all(204, 404, 404), admin: all(204, 204, 404)},

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/apitokens/apitokens/cmd/localapi/internal/devidp"
+	"github.com/apitokens/apitokens/shared/tokenstore"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 )
 
@@ -1180,6 +1181,107 @@ func TestDashboardInABrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("the Usage view: the figures of its charts and tables, the list's calls of 24 hours", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-usage", "env-b", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := createToken(t, p.srv.URL, "Bearer "+session, `{"name":"Metered feed"}`)
+		// Usage as the metered routes and the key authorizer add it, in the local run's table.
+		now := time.Now().UTC()
+		seeds := []struct {
+			at time.Time
+			c  tokenstore.UsageCounts
+		}{
+			{now, tokenstore.UsageCounts{Allowed: 12, RateLimited: 3}},
+			{now.Add(-5 * time.Hour), tokenstore.UsageCounts{QuotaExhausted: 1, Refused: 2}},
+			{now.Add(-3 * 24 * time.Hour), tokenstore.UsageCounts{Allowed: 40}},
+			{now.Add(-40 * 24 * time.Hour), tokenstore.UsageCounts{Allowed: 999}}, // before either chart
+		}
+		hours, days := map[string]tokenstore.UsageCounts{}, map[string]tokenstore.UsageCounts{}
+		store := p.srv.testStore(t)
+		for _, s := range seeds {
+			if err := store.AddUsage(context.Background(), "env-b", id, s.at, s.c); err != nil {
+				t.Fatal(err)
+			}
+			if now.Sub(s.at) < 24*time.Hour {
+				h := hours[s.at.Truncate(time.Hour).Format(time.RFC3339)]
+				h.Add(s.c)
+				hours[s.at.Truncate(time.Hour).Format(time.RFC3339)] = h
+			}
+			if now.Sub(s.at) < 29*24*time.Hour {
+				d := days[s.at.Truncate(24*time.Hour).Format(time.RFC3339)]
+				d.Add(s.c)
+				days[s.at.Truncate(24*time.Hour).Format(time.RFC3339)] = d
+			}
+		}
+
+		b := p.tab(t)
+		b.signIn(t, "agent-usage", "env-b", false)
+		if got := eval[string](t, b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] td.calls').textContent`, id)); got != "18" {
+			t.Errorf("the list's calls in 24 hours = %q, want 18", got)
+		}
+		// By keyboard: the menu button, Enter, End (Delete), ↑ (Usage), Enter.
+		b.run(t, "focus the menu button", js(fmt.Sprintf(`document.querySelector(%q).focus()`, kebab(id))))
+		b.run(t, "Usage by keyboard", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("token-menu")),
+			chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.ArrowUp))
+		if got := eval[string](t, b, `document.activeElement.textContent`); got != "Usage" {
+			t.Fatalf("focus in the menu on %q, want Usage", got)
+		}
+		b.run(t, "open Usage", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("usage-dialog")),
+			poll(`document.getElementById("usage-dialog").dataset.loaded === "true"`, 30*time.Second))
+		if got := eval[string](t, b, `document.getElementById("usage-title").textContent`); got != "Usage of “Metered feed”" {
+			t.Errorf("title = %q, want it to name the token", got)
+		}
+		if eval[bool](t, b, `!document.getElementById("usage-dialog").contains(document.activeElement)`) {
+			t.Error("focus is not in the Usage window")
+		}
+		b.screenshot(t, "usage")
+		for _, c := range []struct {
+			box   string
+			items int
+			want  map[string]tokenstore.UsageCounts
+		}{{"usage-hours", 24, hours}, {"usage-days", 30, days}} {
+			// Each row of the table and each bar of the chart, by start: "allowed/rateLimited/quotaExhausted/refused".
+			table := eval[map[string]string](t, b, fmt.Sprintf(`Object.fromEntries([...document.querySelectorAll("#%s table tbody tr")].map(r =>
+				[r.dataset.start, ["allowed","rateLimited","quotaExhausted","refused"].map(o => r.querySelector("td[data-outcome=" + o + "]").textContent).join("/")]))`, c.box))
+			chart := eval[map[string]string](t, b, fmt.Sprintf(`Object.fromEntries([...document.querySelectorAll("#%s svg g.bar")].map(g =>
+				[g.dataset.start, ["allowed","rateLimited","quotaExhausted","refused"].map(o => g.querySelector("rect[data-outcome=" + o + "]")?.dataset.count ?? "0").join("/")]))`, c.box))
+			if len(table) != c.items || len(chart) != c.items {
+				t.Errorf("%s: %d rows and %d bars, want %d of each", c.box, len(table), len(chart), c.items)
+			}
+			for start, row := range table {
+				w := c.want[start]
+				want := fmt.Sprintf("%d/%d/%d/%d", w.Allowed, w.RateLimited, w.QuotaExhausted, w.Refused)
+				if row != want || chart[start] != want {
+					t.Errorf("%s %s: table %s, chart %s, want %s", c.box, start, row, chart[start], want)
+				}
+			}
+			for start := range c.want {
+				if _, ok := table[start]; !ok {
+					t.Errorf("%s: no row for %s, which had calls", c.box, start)
+				}
+			}
+			if eval[bool](t, b, fmt.Sprintf(`document.querySelector("#%s svg").getAttribute("aria-hidden") !== "true"`, c.box)) {
+				t.Errorf("%s: the chart is not hidden from screen readers, which read its table", c.box)
+			}
+		}
+		if legend := eval[string](t, b, `document.querySelector("#usage-days .legend").textContent`); legend != "Allowed 52Rate limited 3Quota exhausted 1Refused 2" {
+			t.Errorf("30 days' legend = %q, want the totals 52, 3, 1, 2", legend)
+		}
+		if !eval[bool](t, b, `document.getElementById("usage-quota").hidden`) {
+			t.Error("a token without a quota shows a quota bar")
+		}
+		r := b.axe(t, axeSource(t))
+		for _, v := range r.Violations {
+			t.Errorf("the Usage window: %s", v)
+		}
+		b.run(t, "Escape", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("usage-dialog")))
+		if got := settleFocus(b, id); got != id {
+			t.Errorf("focus after closing Usage on %q, want the token's menu button", got)
+		}
+	})
+
 	t.Run("axe finds no violation: the list, the token menu open, each window", func(t *testing.T) {
 		axe := axeSource(t)
 		b := p.tab(t)
@@ -1211,7 +1313,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		b.run(t, "Cancel", chromedp.Click(chromedp.CSS(`#create-dialog [data-close]`)), chromedp.WaitNotVisible(chromedp.ID("create-dialog")))
 		for _, w := range []struct{ item, dialog string }{
 			{"View key", "key-dialog"}, {"Edit", "edit-dialog"}, {"Roll key", "roll-dialog"},
-			{"History", "history-dialog"}, {"Delete", "delete-dialog"},
+			{"History", "history-dialog"}, {"Usage", "usage-dialog"}, {"Delete", "delete-dialog"},
 		} {
 			b.choose(t, id, w.item)
 			b.run(t, w.item, chromedp.WaitVisible(chromedp.ID(w.dialog)))

@@ -74,6 +74,9 @@ export function client(config) {
     // policy answers the environment's policy and the permission catalogue.
     policy: () => call("GET", "/v1/policy"),
     putPolicy: (policy) => call("PUT", "/v1/policy", policy),
+    // usage answers the token's calls by hour (the last 24) or by day (the last 30).
+    usage: (tokenId, granularity) =>
+      call("GET", `/v1/tokens/${id(tokenId)}/usage?` + new URLSearchParams({ granularity })),
     audit: (tokenId, cursor) => {
       const q = new URLSearchParams({ limit: "20" });
       if (cursor) q.set("cursor", cursor);

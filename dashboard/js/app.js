@@ -15,13 +15,14 @@ import * as edit from "./edit.js";
 import * as status from "./status.js";
 import * as roll from "./roll.js";
 import * as history from "./history.js";
+import * as usage from "./usage.js";
 import * as remove from "./delete.js";
 import * as suspend from "./suspend.js";
 import * as transfer from "./transfer.js";
 import * as policy from "./policy.js";
 import { loadPolicy } from "./access.js";
 
-const views = [account, list, menu, create, key, edit, roll, history, remove, suspend, transfer, policy];
+const views = [account, list, menu, create, key, edit, roll, history, usage, remove, suspend, transfer, policy];
 
 const mine = (token) => token.userId === page.me.sub;
 const othersAsAdmin = (token) => page.me.admin && !mine(token);
@@ -36,6 +37,7 @@ const tokenMenu = [
   { label: "Roll key", when: mine, run: roll.openRoll },
   { label: "End previous key now", when: list.graceRuns, run: roll.endPreviousKey },
   { label: "History", run: history.openHistory },
+  { label: "Usage", run: usage.openUsage },
   { label: "Transfer…", when: (t) => page.me.admin, run: transfer.openTransfer },
   { label: "Suspend all of this user's tokens…", when: othersAsAdmin, run: suspend.openSuspend },
   { label: "Delete", run: remove.openDelete, className: "danger" },

@@ -7,6 +7,7 @@ import { openMenu } from "./menu.js";
 import { accessBadge, policyNote } from "./rowaccess.js";
 
 const list = { owner: "me", items: [], nextCursor: null };
+const calls = new Intl.NumberFormat();
 
 /** showList shows the tokens section (with the owner filter for an administrator) and loads it. */
 export function showList() {
@@ -35,7 +36,8 @@ export function addItem(token) {
 }
 
 export function replaceItem(token) {
-  list.items = list.items.map((t) => (t.id === token.id ? token : t));
+  // Only the list answers callsLast24h: a token changed elsewhere keeps the count it showed.
+  list.items = list.items.map((t) => (t.id === token.id ? { callsLast24h: t.callsLast24h, ...token } : t));
   render();
 }
 
@@ -57,7 +59,7 @@ export function rowProblem(tokenId, detail) {
   const tr = document.querySelector(`tr[data-id="${CSS.escape(tokenId)}"]`);
   if (!tr) return setProblem($("list-problem"), detail);
   tr.nextElementSibling?.classList.contains("row-problem") && tr.nextElementSibling.remove();
-  const cell = el("td", { colSpan: 7 }, el("span", { className: "problem", role: "alert" }, detail));
+  const cell = el("td", { colSpan: 8 }, el("span", { className: "problem", role: "alert" }, detail));
   tr.after(el("tr", { className: "row-problem" }, cell));
 }
 
@@ -148,6 +150,7 @@ function row(token) {
     el("td", { "data-label": "Owner", className: "owner-col" }, token.userId),
     el("td", { "data-label": "Created" }, time(token.createdAt)),
     el("td", { "data-label": "Last used" }, time(token.lastUsedAt, "Never")),
+    el("td", { "data-label": "Calls, 24 h", className: "calls" }, calls.format(token.callsLast24h ?? 0)),
     el("td", { className: "actions-cell" }, trigger),
   );
 }

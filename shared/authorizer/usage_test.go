@@ -10,7 +10,9 @@ import (
 )
 
 // countingUsage records what the authorizer counts.
-type countingUsage struct{ counts map[string]tokenstore.UsageCounts }
+type countingUsage struct {
+	counts map[string]tokenstore.UsageCounts
+}
 
 func (c *countingUsage) Add(env, tokenID string, _ time.Time, u tokenstore.UsageCounts) {
 	sum := c.counts[env+"/"+tokenID]

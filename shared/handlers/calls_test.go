@@ -19,6 +19,7 @@ import (
 	"github.com/apitokens/apitokens/shared/eventqueue"
 	"github.com/apitokens/apitokens/shared/handlers"
 	"github.com/apitokens/apitokens/shared/keyring"
+	"github.com/apitokens/apitokens/shared/tokenstore"
 	"github.com/apitokens/apitokens/testkit/emulatortest"
 	"github.com/apitokens/apitokens/testkit/samtemplate"
 	"github.com/apitokens/apitokens/testkit/secretscan"
@@ -157,8 +158,9 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 			}
 			return r.status
 		}, "DynamoDB.GetItem=3 DynamoDB.PutItem=1 DynamoDB.TransactWriteItems=1"},
-		{"list", cold, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
-		{"list, a next page", cold, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
+		// +1 Query: the environment's calls of the last 24 hours, for every token of the page.
+		{"list", cold, func() int { return a.do(ann, "GET", "/v1/tokens", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=2"},
+		{"list, a next page", cold, func() int { return a.do(adam, "GET", "/v1/tokens?owner=all&limit=1", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=2 SecretsManager.GetSecretValue=1"},
 		{"get", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id, "").status }, "DynamoDB.GetItem=2"},
 		{"rename", cold, func() int { return a.do(ann, "PATCH", "/v1/tokens/"+id, `{"name":"y"}`).status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"reveal", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/reveal", "").status }, "DynamoDB.GetItem=1 DynamoDB.PutItem=1 SecretsManager.GetSecretValue=1"},
@@ -167,6 +169,16 @@ func testAWSCallsPerAction(t *testing.T, versions int) {
 		{"deactivate again", nil, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/deactivate", "").status }, "DynamoDB.GetItem=1"},
 		{"activate", cold, func() int { return a.do(ann, "POST", "/v1/tokens/"+id+"/activate", "").status }, "DynamoDB.GetItem=1 DynamoDB.TransactWriteItems=1"},
 		{"audit", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/audit", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
+		// The token, then its hours of the range in one Query (a month of hours fits one page).
+		{"usage", func() {
+			for h := range 30 {
+				seedUsage(t, a, "env-1", id, a.clock().Add(-time.Duration(h)*time.Hour), tokenstore.UsageCounts{Allowed: 1})
+			}
+			coldRoute()
+		}, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/usage", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
+		{"usage, 31 days by hour", nil, func() int {
+			return a.do(ann, "GET", "/v1/tokens/"+id+"/usage?from="+a.clock().Add(-30*24*time.Hour).Format(time.RFC3339), "").status
+		}, "DynamoDB.GetItem=1 DynamoDB.Query=1"},
 		{"audit, a next page", cold, func() int { return a.do(ann, "GET", "/v1/tokens/"+id+"/audit?limit=1", "").status }, "DynamoDB.GetItem=1 DynamoDB.Query=1 SecretsManager.GetSecretValue=1"},
 		// A key's check: one GetItem of its lookup item; the first key of an environment in a
 		// copy of the authorizer also reads the environment's policy, once per PolicyTTL.

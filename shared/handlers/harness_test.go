@@ -228,6 +228,7 @@ func newAPI(t testing.TB, limit int, opts ...func(*aws.Config)) *api {
 		"POST /v1/tokens/{id}/activate":             handlers.ActivateToken(a.deps),
 		"DELETE /v1/tokens/{id}":                    handlers.DeleteToken(a.deps),
 		"GET /v1/tokens/{id}/audit":                 handlers.TokenAudit(a.deps),
+		"GET /v1/tokens/{id}/usage":                 handlers.TokenUsage(a.deps),
 		"POST /v1/tokens/{id}/roll":                 handlers.RollToken(a.deps),
 		"POST /v1/tokens/{id}/previous-key/revoke":  handlers.RevokePreviousKey(a.deps),
 		"POST /v1/secret-scanning/github":           handlers.ReportLeaks(a.deps, scanner(t).keys()),
@@ -422,7 +423,7 @@ func fixture(t testing.TB) httpapi.Request {
 // routePatterns are the template's paths, literal ones before those with parameters.
 var routePatterns = []string{
 	"/v1/tokens", "/v1/me", "/v1/hooks/events", "/v1/tokens/{id}", "/v1/tokens/{id}/reveal",
-	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/hooks/{source}",
+	"/v1/tokens/{id}/deactivate", "/v1/tokens/{id}/activate", "/v1/tokens/{id}/audit", "/v1/tokens/{id}/usage", "/v1/hooks/{source}",
 	"/v1/tokens/{id}/roll", "/v1/tokens/{id}/previous-key/revoke", "/v1/secret-scanning/github",
 	"/v1/policy", "/v1/tokens/{id}/transfer", "/v1/users/{userId}/tokens/deactivate",
 	"/v1/subscriptions", "/v1/subscriptions/{id}", "/v1/subscriptions/{id}/attempts",

@@ -283,9 +283,16 @@ func ListTokens(d *service.Deps) httpapi.Handler {
 			return httpapi.Response{}, err
 		}
 		now := d.Now()
+		calls, err := callsLast24h(ctx, d, p.EnvironmentID, page.Tokens, now)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
 		out := listView{Items: make([]tokenView, 0, len(page.Tokens))}
 		for _, t := range page.Tokens {
-			out.Items = append(out.Items, assessedViewOf(t, pol, now))
+			v := assessedViewOf(t, pol, now)
+			n := calls[t.ID].Total()
+			v.CallsLast24h = &n
+			out.Items = append(out.Items, v)
 		}
 		if out.NextCursor, err = nextCursor(ctx, d, scope, page.LastKey); err != nil {
 			return httpapi.Response{}, err

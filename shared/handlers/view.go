@@ -40,6 +40,9 @@ type tokenView struct {
 	// Policy says whether the token is inside its environment's policy, where the answer read
 	// the policy (get, list, create, edit, roll).
 	Policy *policy.Compliance `json:"policy,omitempty"`
+	// CallsLast24h is every call of the token's key in the current UTC hour and the 23 before
+	// it, whatever their outcome; the list alone answers it.
+	CallsLast24h *int64 `json:"callsLast24h,omitempty"`
 }
 
 type previousKeyView struct {

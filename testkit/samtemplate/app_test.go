@@ -70,6 +70,7 @@ func TestLoadRoutesAndAuthorizers(t *testing.T) {
 		"POST /v1/tokens/{id}/activate":             "ActivateTokenFunction Session",
 		"DELETE /v1/tokens/{id}":                    "DeleteTokenFunction Session",
 		"GET /v1/tokens/{id}/audit":                 "TokenAuditFunction Session",
+		"GET /v1/tokens/{id}/usage":                 "TokenUsageFunction Session",
 		"GET /v1/me":                                "MeFunction ApiKey",
 		"POST /v1/hooks/{source}":                   "ReceiveHookFunction ApiKey",
 		"GET /v1/hooks/events":                      "ListHookEventsFunction ApiKey",
