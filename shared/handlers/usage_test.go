@@ -102,6 +102,28 @@ func TestUsage200(t *testing.T) {
 	}
 }
 
+// A token with a monthly quota answers it with what this calendar month (UTC) has used: its
+// allowed calls since the 1st, whatever range was asked; last month's and other outcomes are not
+// counted.
+func TestUsageQuota(t *testing.T) {
+	a := newAPI(t, 50)
+	now := a.clock() // 2026-11-25T18:00:00Z
+	id := a.create(ann, `{"name":"quota","quota":{"requestsPerMonth":500}}`).str("id")
+	seedUsage(t, a, "env-1", id, now, tokenstore.UsageCounts{Allowed: 7, RateLimited: 3})
+	seedUsage(t, a, "env-1", id, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), tokenstore.UsageCounts{Allowed: 40, QuotaExhausted: 2})
+	seedUsage(t, a, "env-1", id, time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC), tokenstore.UsageCounts{Allowed: 1000})
+	for _, q := range []string{"", "?granularity=day", "?from=2026-11-25T16:00:00Z"} {
+		r := a.do(ann, "GET", "/v1/tokens/"+id+"/usage"+q, "")
+		if r.status != 200 {
+			t.Fatalf("%q: got %d %s, want 200", q, r.status, r.shown())
+		}
+		quota, _ := r.body["quota"].(map[string]any)
+		if quota["requestsPerMonth"] != 500.0 || quota["used"] != 47.0 {
+			t.Errorf("%q: quota %v, want requestsPerMonth 500 and used 47 (November's allowed calls)", q, r.body["quota"])
+		}
+	}
+}
+
 // 400: the granularity and the range are checked before anything is read; 404: another user's
 // token for an agent, and any token of another environment, answer as a missing one.
 func TestUsageRefused(t *testing.T) {
