@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/apitokens/apitokens/shared/tokenstore"
 )
@@ -23,7 +21,8 @@ const inFlight = 16
 // at once, gets 30 × 200 and 20 × 429 rate_limited with Retry-After; once the window ends it
 // works again, until the quota: of 50 more calls 10 get through and 40 are quota_exhausted, so
 // the quota is never exceeded. The instances then go idle and are shut down (SIGTERM, as Lambda
-// does for a function with an extension): the usage they counted reaches the table, none lost.
+// does for a function with an extension): the usage route then answers every call they counted,
+// none lost, and the quota used is the 40 let through.
 func TestMeteringLocal(t *testing.T) {
 	srv, out := startServerWith(t, Config{Concurrency: inFlight, IdleTimeout: 3 * time.Second,
 		Parameters: map[string]string{"PolicyCacheTtl": "1", "AuthorizerMemoryTtl": "1", "AuthorizerResultTtl": "1"}})
@@ -89,14 +88,15 @@ func TestMeteringLocal(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	want := tokenstore.UsageCounts{Allowed: 40, RateLimited: 20, QuotaExhausted: 40}
 	var got tokenstore.UsageCounts
+	var used int64
 	for time.Now().Before(deadline) {
-		if got = usageOf(t, srv, "env-meter", id); got == want {
+		if got, used = usageOf(t, srv, session, id); got == want && used == 40 {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if got != want {
-		t.Errorf("usage in the table after the instances went idle: %+v, want %+v", got, want)
+	if got != want || used != 40 {
+		t.Errorf("usage route after the instances went idle: %+v, quota used %d; want %+v and 40", got, used, want)
 	}
 	if !strings.Contains(out.String(), "SIGTERM, the runtime exited") {
 		t.Errorf("no instance was shut down with SIGTERM")
@@ -116,25 +116,21 @@ func codeOf(body string) string {
 	return code
 }
 
-// usageOf sums a token's usage items in the local run's table.
-func usageOf(t *testing.T, srv *Server, env, tokenID string) tokenstore.UsageCounts {
+// usageOf is a token's calls of the last 30 days and its quota's use, as the usage route answers
+// them to its owner.
+func usageOf(t *testing.T, srv *Server, session, tokenID string) (tokenstore.UsageCounts, int64) {
 	t.Helper()
-	cfg, err := srv.emu.Config(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	r := call(t, "GET", srv.URL+"/v1/tokens/"+tokenID+"/usage?granularity=day", "Bearer "+session, "")
+	var body struct {
+		Items []struct{ Allowed, RateLimited, QuotaExhausted, Refused int64 }
+		Quota *struct{ Used int64 }
 	}
-	pk := "USAGE#" + env + "#" + tokenID
-	out, err := dynamodb.NewFromConfig(cfg).Query(context.Background(), &dynamodb.QueryInput{
-		TableName: &[]string{TableName}[0], KeyConditionExpression: &[]string{"pk = :pk"}[0],
-		ExpressionAttributeValues: map[string]ddbValue{":pk": ddbString(pk)},
-	})
-	if err != nil {
-		t.Fatal(err)
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &body) != nil || body.Quota == nil {
+		t.Fatalf("usage: %d %s, want 200 with the token's quota", r.status, r.body)
 	}
 	var sum tokenstore.UsageCounts
-	for _, it := range out.Items {
-		sum.Add(tokenstore.UsageCounts{Allowed: num(it["allowed"]), RateLimited: num(it["rateLimited"]),
-			QuotaExhausted: num(it["quotaExhausted"]), Refused: num(it["refused"])})
+	for _, it := range body.Items {
+		sum.Add(tokenstore.UsageCounts{Allowed: it.Allowed, RateLimited: it.RateLimited, QuotaExhausted: it.QuotaExhausted, Refused: it.Refused})
 	}
-	return sum
+	return sum, body.Quota.Used
 }
