@@ -36,8 +36,17 @@ const UsageRetention = 400 * 24 * time.Hour
 // usageHourFormat spells an hour in a usage key: UTC, sortable as text.
 const usageHourFormat = "2006-01-02T15"
 
-func usagePK(env, tokenID string) string { return "USAGE#" + env + "#" + tokenID }
-func usageEnvPK(env string) string       { return "USAGE#" + env }
+// UsagePartitionPrefix begins the partition key of every usage item AddUsage writes.
+const UsagePartitionPrefix = "USAGE#"
+
+// RefusalUsageAttributes are the attributes AddUsage writes when it adds refusals alone, as the
+// key authorizer does: the item's keys, kind and ttl, and the refused count.
+func RefusalUsageAttributes() []string {
+	return []string{"pk", "sk", "kind", "gsi1pk", "gsi1sk", "ttl", "refused"}
+}
+
+func usagePK(env, tokenID string) string { return UsagePartitionPrefix + env + "#" + tokenID }
+func usageEnvPK(env string) string       { return UsagePartitionPrefix + env }
 func usageSK(hour time.Time) string      { return "HOUR#" + hour.UTC().Format(usageHourFormat) }
 func usageEnvSK(hour time.Time, tokenID string) string {
 	return usageSK(hour) + "#" + tokenID

@@ -31,7 +31,7 @@ var oasSchemeFor = map[string]string{
 var oasMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 // oasCodeSources are the folders whose Go code answers problem codes.
-var oasCodeSources = []string{"shared/fault", "shared/httpapi", "shared/handlers", "shared/access", "shared/cursor", "shared/tokenstore", "shared/permission", "shared/cidr", "shared/policy"}
+var oasCodeSources = []string{"shared/fault", "shared/httpapi", "shared/handlers", "shared/access", "shared/cursor", "shared/tokenstore", "shared/permission", "shared/cidr", "shared/policy", "shared/meter"}
 
 // oasErrorfPattern finds the codes the code answers: Errorf(http.StatusX, "code", ...),
 // Errorf(400, "code", ...), fault.New(...) alike, and fault.Domain("text", http.StatusX, "code",

@@ -3,6 +3,7 @@ package samtemplate_test
 import (
 	"fmt"
 	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -126,30 +127,42 @@ func checkRetained(p *parsed) []string {
 	return problems
 }
 
-// checkAuthorizerUpdate checks that the key authorizer's role may update only what
-// tokenstore.TouchLastUsed writes: every statement that allows dynamodb:UpdateItem is limited to
-// tokenstore.LastUsedAttributes on partitions beginning with LastUsedPartitionPrefix, with
-// nothing read back.
+// checkAuthorizerUpdate checks that the key authorizer's role may update only what it writes:
+// tokenstore.LastUsedAttributes on partitions beginning with LastUsedPartitionPrefix
+// (tokenstore.TouchLastUsed), and tokenstore.RefusalUsageAttributes on partitions beginning with
+// UsagePartitionPrefix (the refusals it counts, tokenstore.AddUsage), with nothing read back.
+// Every statement that allows dynamodb:UpdateItem must be one of the two, and lastUsedAt's must
+// be there.
 func checkAuthorizerUpdate(p *parsed) []string {
 	var problems []string
 	fn := obj(obj(p.raw["Resources"])["AuthorizerFunction"])
-	want := map[string]string{
-		"ForAllValues:StringEquals": show(map[string]any{"dynamodb:Attributes": tokenstore.LastUsedAttributes()}),
-		"ForAllValues:StringLike":   show(map[string]any{"dynamodb:LeadingKeys": []string{tokenstore.LastUsedPartitionPrefix + "*"}}),
-		"StringEqualsIfExists":      show(map[string]any{"dynamodb:ReturnValues": "NONE"}),
+	grant := func(attributes []string, prefix string) map[string]string {
+		return map[string]string{
+			"ForAllValues:StringEquals": show(map[string]any{"dynamodb:Attributes": attributes}),
+			"ForAllValues:StringLike":   show(map[string]any{"dynamodb:LeadingKeys": []string{prefix + "*"}}),
+			"StringEqualsIfExists":      show(map[string]any{"dynamodb:ReturnValues": "NONE"}),
+		}
 	}
-	updates := 0
+	lastUsed := grant(tokenstore.LastUsedAttributes(), tokenstore.LastUsedPartitionPrefix)
+	refusals := grant(tokenstore.RefusalUsageAttributes(), tokenstore.UsagePartitionPrefix)
+	lastUsedGranted := false
 	for _, pol := range list(obj(fn["Properties"])["Policies"]) {
 		for i, s := range list(obj(pol)["Statement"]) {
 			st := obj(s)
 			if !slices.Contains(list(st["Action"]), any("dynamodb:UpdateItem")) && st["Action"] != "dynamodb:UpdateItem" {
 				continue
 			}
-			updates++
 			cond := obj(st["Condition"])
-			for op, w := range want {
-				if got := show(cond[op]); got != w {
-					problems = append(problems, fmt.Sprintf("AuthorizerFunction: statement %d allows dynamodb:UpdateItem with %s %s, want %s (only lastUsedAt on a token)", i+1, op, got, w))
+			// A statement on usage partitions is held to the refusals' grant, any other to lastUsedAt's.
+			want, what := lastUsed, "only lastUsedAt on a token"
+			if strings.Contains(show(cond["ForAllValues:StringLike"]), tokenstore.UsagePartitionPrefix) {
+				want, what = refusals, "only refused counts on a usage item"
+			} else {
+				lastUsedGranted = true
+			}
+			for _, op := range slices.Sorted(maps.Keys(want)) {
+				if got := show(cond[op]); got != want[op] {
+					problems = append(problems, fmt.Sprintf("AuthorizerFunction: statement %d allows dynamodb:UpdateItem with %s %s, want %s (%s)", i+1, op, got, want[op], what))
 				}
 			}
 			if len(cond) != len(want) {
@@ -157,7 +170,7 @@ func checkAuthorizerUpdate(p *parsed) []string {
 			}
 		}
 	}
-	if updates == 0 {
+	if !lastUsedGranted {
 		problems = append(problems, "AuthorizerFunction: no statement allows dynamodb:UpdateItem, which lastUsedAt needs")
 	}
 	return problems
@@ -196,6 +209,10 @@ func TestProtectionChecksCatchBrokenTemplates(t *testing.T) {
 			c := obj(statement(t, raw, "AuthorizerFunction", 1)["Condition"])
 			obj(c["ForAllValues:StringEquals"])["dynamodb:Attributes"] = []any{"pk", "sk", "lastUsedAt", "status"}
 		}, "AuthorizerFunction: statement 2 allows dynamodb:UpdateItem with ForAllValues:StringEquals"},
+		{"authorizer may count more than refusals", func(t *testing.T, raw map[string]any) {
+			c := obj(statement(t, raw, "AuthorizerFunction", 2)["Condition"])
+			obj(c["ForAllValues:StringEquals"])["dynamodb:Attributes"] = []any{"pk", "sk", "kind", "gsi1pk", "gsi1sk", "ttl", "refused", "allowed"}
+		}, "AuthorizerFunction: statement 3 allows dynamodb:UpdateItem with ForAllValues:StringEquals"},
 		{"authorizer update beside GetItem", func(t *testing.T, raw map[string]any) {
 			statement(t, raw, "AuthorizerFunction", 0)["Action"] = []any{"dynamodb:GetItem", "dynamodb:UpdateItem"}
 		}, "AuthorizerFunction: statement 1 allows dynamodb:UpdateItem"},
