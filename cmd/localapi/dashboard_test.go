@@ -1004,8 +1004,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		if got != " true hooks:write false" {
 			t.Errorf("policy window holds %q, want the defaults (no maximum, full access, hooks:write, no allowlist)", got)
 		}
-		if rate := eval[string](t, admin, `document.getElementById("policy-rate").textContent`); !strings.Contains(rate, "100 requests per 60 s") {
-			t.Errorf("rate limits shown as %q", rate)
+		if rate := eval[string](t, admin, `["policy-default-rate", "policy-max-rate", "policy-max-rate-requests", "policy-max-rate-window"].map(i => document.getElementById(i).value).join(" ")`); rate != "none limit 100 60" {
+			t.Errorf("rate limits shown as %q, want no default and a maximum of 100 per 60 s", rate)
 		}
 		admin.screenshot(t, "policy-window")
 		admin.run(t, "0 days", chromedp.SendKeys(chromedp.ID("policy-lifetime"), "0"), chromedp.Click(chromedp.ID("policy-save")),
@@ -1057,6 +1057,180 @@ func TestDashboardInABrowser(t *testing.T) {
 			t.Errorf("create window under the policy = %q", offered)
 		}
 		agent.screenshot(t, "create-token-policy")
+	})
+
+	t.Run("limits: create with a rate limit and a quota, the row, edit to no quota", func(t *testing.T) {
+		session, err := p.srv.Mint("agent-lim1", "env-lim1", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := p.tab(t)
+		b.signIn(t, "agent-lim1", "env-lim1", false)
+		b.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.SendKeys(chromedp.ID("create-name"), "Metered"))
+		// No policy: no default to offer, and no limit unless one is chosen.
+		if got := eval[string](t, b, `[...document.getElementById("create-rate").options].map(o => o.value).join(",") + " " + document.getElementById("create-rate").value`); got != "none,limit none" {
+			t.Errorf("rate limit choices without a policy = %q, want none,limit with none chosen", got)
+		}
+		b.run(t, "At most 0 per minute", selectValue("create-rate", "limit"), chromedp.WaitVisible(chromedp.ID("create-rate-requests")),
+			chromedp.SendKeys(chromedp.ID("create-rate-requests"), "0"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("create-rate-problem")))
+		if got := eval[string](t, b, `document.getElementById("create-rate-problem").textContent`); !strings.Contains(got, "windowSeconds") ||
+			!eval[bool](t, b, `document.activeElement.id === "create-rate-requests" && document.activeElement.getAttribute("aria-invalid") === "true"`) {
+			t.Errorf("invalid_rate_limit shown as %q, want the API's detail next to the field, focus on the number", got)
+		}
+		if r := call(t, "GET", p.srv.URL+"/v1/tokens", "Bearer "+session, ""); !strings.Contains(r.body, `"items":[]`) {
+			t.Fatalf("a refused create stored a token: %s", r.shown())
+		}
+		b.run(t, "30 per minute, 40 a month, Save", chromedp.SetValue(chromedp.ID("create-rate-requests"), "30"),
+			chromedp.SendKeys(chromedp.ID("create-quota"), "40"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")), chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		if rate, quota := storedLimits(t, p.srv.URL, session, id); rate != `{"requests":30,"windowSeconds":60}` || quota != `{"requestsPerMonth":40}` {
+			t.Errorf("stored rateLimit %s, quota %s; want 30 per 60 s and 40 a month", rate, quota)
+		}
+		b.waitRow(t, id, "30 per minute · 40 a month")
+		badge := fmt.Sprintf(`document.querySelector('tr[data-id=%q] .access-badge')`, id)
+		if tip := eval[string](t, b, fmt.Sprintf(`document.getElementById(%s.getAttribute("aria-describedby")).textContent`, badge)); !strings.HasSuffix(tip, "Rate limit: 30 per minute. Quota: 40 a month.") {
+			t.Errorf("tooltip = %q, want the limits at its end", tip)
+		}
+		b.screenshot(t, "list-limits")
+
+		// Edit shows the limits held; clearing the quota sends the quota alone.
+		b.run(t, "watch edits", js(watchEdits))
+		b.choose(t, id, "Edit")
+		b.run(t, "edit window", chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		if got := eval[string](t, b, `["edit-rate", "edit-rate-requests", "edit-rate-window", "edit-quota"].map(i => document.getElementById(i).value).join(" ")`); got != "limit 30 60 40" {
+			t.Errorf("edit window holds %q, want limit 30 60 40", got)
+		}
+		b.screenshot(t, "edit-limits")
+		b.run(t, "no quota, Save", js(`document.getElementById("edit-quota").value = ""`), chromedp.Click(chromedp.ID("edit-save")),
+			chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		b.run(t, "row without the quota", poll(fmt.Sprintf(`!document.querySelector('tr[data-id=%q]').textContent.includes("a month")`, id), 10*time.Second))
+		if sent := eval[[]string](t, b, `window.edits`); len(sent) != 1 || sent[0] != `{"quota":null}` {
+			t.Errorf("edit sent %q, want only {\"quota\":null}", sent)
+		}
+		if rate, quota := storedLimits(t, p.srv.URL, session, id); rate != `{"requests":30,"windowSeconds":60}` || quota != "null" {
+			t.Errorf("after the edit: rateLimit %s, quota %s; want the rate limit kept and no quota", rate, quota)
+		}
+		b.waitRow(t, id, "30 per minute")
+	})
+
+	t.Run("limits under a policy: the Policy window sets them, a create above the maximum is refused", func(t *testing.T) {
+		agentSession, err := p.srv.Mint("agent-lim2", "env-lim2", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin := p.tab(t)
+		admin.signIn(t, "admin-lim2", "env-lim2", true)
+		admin.run(t, "Policy", chromedp.Click(chromedp.ID("policy-open")), chromedp.WaitVisible(chromedp.ID("policy-dialog")),
+			poll(policyRead, 10*time.Second))
+		if got := eval[string](t, admin, `document.getElementById("policy-default-rate").value + " " + document.getElementById("policy-max-rate").value`); got != "none none" {
+			t.Errorf("rate limits of a new policy = %q, want none none", got)
+		}
+		// A default above the maximum: the API's invalid_rate_limit next to the default.
+		admin.run(t, "max 60 per minute, default 10 per second", selectValue("policy-max-rate", "limit"), chromedp.SendKeys(chromedp.ID("policy-max-rate-requests"), "60"),
+			selectValue("policy-default-rate", "limit"), chromedp.SendKeys(chromedp.ID("policy-default-rate-requests"), "10"),
+			selectValue("policy-default-rate-window", "1"), chromedp.Click(chromedp.ID("policy-save")), chromedp.WaitVisible(chromedp.ID("policy-default-rate-problem")))
+		if got := eval[string](t, admin, `document.getElementById("policy-default-rate-problem").textContent`); !strings.Contains(got, "defaultRateLimit no more than maxRateLimit") {
+			t.Errorf("invalid_rate_limit shown as %q, want the API's detail next to the default", got)
+		}
+		admin.run(t, "default 30 per minute, Save", chromedp.SetValue(chromedp.ID("policy-default-rate-requests"), "30"), selectValue("policy-default-rate-window", "60"),
+			chromedp.Click(chromedp.ID("policy-save")), chromedp.WaitNotVisible(chromedp.ID("policy-dialog")))
+		r := call(t, "GET", p.srv.URL+"/v1/policy", "Bearer "+agentSession, "")
+		for _, want := range []string{`"defaultRateLimit":{"requests":30,"windowSeconds":60}`, `"maxRateLimit":{"requests":60,"windowSeconds":60}`,
+			`"maxLifetimeDays":null`, `"agentFullAccess":true`, `"requireAllowedCidrs":false`} {
+			if !strings.Contains(r.body, want) {
+				t.Errorf("policy after Save %s lacks %s", r.body, want)
+			}
+		}
+
+		agent := p.tab(t)
+		agent.signIn(t, "agent-lim2", "env-lim2", false)
+		agent.run(t, "+New", chromedp.Click(chromedp.ID("new-token")), chromedp.WaitVisible(chromedp.ID("create-dialog")),
+			chromedp.SendKeys(chromedp.ID("create-name"), "Too fast"))
+		got := eval[string](t, agent, `document.getElementById("create-rate").selectedOptions[0].textContent + " | " + document.getElementById("create-rate-help").textContent`)
+		if !strings.HasPrefix(got, "Your environment's default: 30 per minute | ") || !strings.Contains(got, "gets 30 per minute") || !strings.Contains(got, "at most 60 per minute") {
+			t.Errorf("create under the policy = %q, want the default chosen and the default and maximum in the help", got)
+		}
+		agent.run(t, "100 per minute", selectValue("create-rate", "limit"), chromedp.SendKeys(chromedp.ID("create-rate-requests"), "100"),
+			chromedp.Click(chromedp.ID("create-save")), chromedp.WaitVisible(chromedp.ID("create-rate-problem")))
+		if got := eval[string](t, agent, `document.getElementById("create-rate-problem").textContent`); !strings.HasPrefix(got, "maxRateLimit:") {
+			t.Errorf("policy_violation shown as %q, want the API's rule next to the rate limit", got)
+		}
+		agent.screenshot(t, "create-token-limits")
+		agent.run(t, "No limit", selectValue("create-rate", "none"), chromedp.Click(chromedp.ID("create-save")),
+			poll(`document.getElementById("create-rate-problem").textContent.startsWith("maxRateLimit:")`, 10*time.Second))
+		if r := call(t, "GET", p.srv.URL+"/v1/tokens", "Bearer "+agentSession, ""); !strings.Contains(r.body, `"items":[]`) {
+			t.Fatalf("refused creates stored a token: %s", r.shown())
+		}
+		agent.run(t, "the default, Save", selectValue("create-rate", "default"), chromedp.Click(chromedp.ID("create-save")),
+			chromedp.WaitVisible(chromedp.ID("key-dialog")), chromedp.Click(chromedp.ID("key-close")), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, agent, `document.querySelector("tr[data-id]").dataset.id`)
+		if rate, quota := storedLimits(t, p.srv.URL, agentSession, id); rate != `{"requests":30,"windowSeconds":60}` || quota != "null" {
+			t.Errorf("a create at the default stored rateLimit %s, quota %s; want the policy's 30 per 60 s", rate, quota)
+		}
+		agent.waitRow(t, id, "30 per minute")
+	})
+
+	t.Run("keyboard alone through the limits; axe finds no violation in them", func(t *testing.T) {
+		axe := axeSource(t)
+		session, err := p.srv.Mint("admin-limkb", "env-lim3", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := p.tab(t)
+		b.signIn(t, "admin-limkb", "env-lim3", true)
+		check := func(state string) {
+			t.Helper()
+			for _, v := range b.axe(t, axe).Violations {
+				t.Errorf("%s: %s", state, v)
+			}
+		}
+		active := func() string { return eval[string](t, b, `document.activeElement.id`) }
+		press := func(key, want string) {
+			t.Helper()
+			b.run(t, "key", chromedp.KeyEvent(key))
+			if got := active(); got != want {
+				t.Fatalf("after %q focus on %q, want %q", key, got, want)
+			}
+		}
+		b.run(t, "+New", js(`document.getElementById("new-token").focus()`), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.ID("create-dialog")), chromedp.KeyEvent("Hourly"))
+		b.run(t, "to the addresses", js(`document.getElementById("create-cidrs").focus()`))
+		press(kb.Tab, "create-rate")
+		press(kb.ArrowDown, "create-rate")
+		if got := eval[string](t, b, `document.getElementById("create-rate").value`); got != "limit" || eval[bool](t, b, `document.getElementById("create-rate-field").hidden`) {
+			t.Fatalf("↓ on the rate limit chose %q, want limit with its number shown", got)
+		}
+		press(kb.Tab, "create-rate-requests")
+		b.run(t, "type 5", chromedp.KeyEvent("5"))
+		press(kb.Tab, "create-rate-window")
+		press(kb.ArrowDown, "create-rate-window")
+		press(kb.Tab, "create-quota")
+		b.run(t, "type 1000", chromedp.KeyEvent("1000"))
+		check("Create Token, a rate limit and a quota")
+		b.run(t, "a quota that is no number", chromedp.KeyEvent("x"), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("create-quota-problem")))
+		if active() != "create-quota" {
+			t.Errorf("focus after a quota that is no number on %q, want the quota", active())
+		}
+		check("Create Token, a refused quota")
+		b.run(t, "Backspace, Enter", chromedp.KeyEvent(kb.Backspace), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("key-dialog")),
+			chromedp.KeyEvent(kb.Escape), chromedp.WaitNotVisible(chromedp.ID("key-dialog")))
+		id := eval[string](t, b, `document.querySelector("tr[data-id]").dataset.id`)
+		if rate, quota := storedLimits(t, p.srv.URL, session, id); rate != `{"requests":5,"windowSeconds":3600}` || quota != `{"requestsPerMonth":1000}` {
+			t.Errorf("stored rateLimit %s, quota %s; want 5 per hour and 1000 a month", rate, quota)
+		}
+		b.waitRow(t, id, "5 per hour · 1,000 a month")
+		b.run(t, "focus the access badge", js(fmt.Sprintf(`document.querySelector('tr[data-id=%q] .access-badge').focus()`, id)))
+		check("the list, limits and a tooltip shown")
+		b.choose(t, id, "Edit")
+		b.run(t, "Edit", chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+		check("Edit with limits")
+		b.run(t, "close", chromedp.Click(chromedp.CSS("#edit-dialog [data-close]")), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+		b.run(t, "Policy, a maximum", chromedp.Click(chromedp.ID("policy-open")), chromedp.WaitVisible(chromedp.ID("policy-dialog")),
+			poll(policyRead, 10*time.Second), selectValue("policy-max-rate", "limit"), chromedp.WaitVisible(chromedp.ID("policy-max-rate-requests")))
+		check("Policy with a maximum rate limit")
 	})
 
 	t.Run("an administrator suspends all of one user's tokens, by keyboard; and transfers one", func(t *testing.T) {
@@ -1347,6 +1521,32 @@ func TestDashboardInABrowser(t *testing.T) {
 
 // policyRead is true once the Policy window holds the policy it read.
 const policyRead = `document.getElementById("policy-state").textContent === "" && document.querySelector("#policy-levels input") !== null`
+
+// selectValue chooses value in the select id, as a person's choice does (a change event).
+func selectValue(id, value string) chromedp.Action[chromedp.Void] {
+	return js(fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event("change")); })(document.getElementById(%q))`, value, id))
+}
+
+// watchEdits records the body of each edit (PATCH) the page sends, in window.edits.
+const watchEdits = `(() => {
+	window.edits = [];
+	const send = window.fetch;
+	window.fetch = (url, init) => {
+		if (init && init.method === "PATCH") window.edits.push(init.body);
+		return send(url, init);
+	};
+})()`
+
+// storedLimits reads a token's rateLimit and quota through the API, as the JSON it answers.
+func storedLimits(t *testing.T, url, session, id string) (rateLimit, quota string) {
+	t.Helper()
+	r := call(t, "GET", url+"/v1/tokens/"+id, "Bearer "+session, "")
+	var tok struct{ RateLimit, Quota json.RawMessage }
+	if err := json.Unmarshal([]byte(r.body), &tok); r.status != 200 || err != nil {
+		t.Fatalf("get %s: %d %s", id, r.status, r.shown())
+	}
+	return string(tok.RateLimit), string(tok.Quota)
+}
 
 // storedAccess reads a token through the API: its permissions and allowedCidrs as the JSON it
 // answers (null, or a list), and its status.

@@ -1,11 +1,12 @@
 // The Create Token window (+New): name, type (Admin for an administrator only), expiry,
-// permissions and allowed IP addresses (access.js); Save creates the token, adds it to the list
-// and opens the key window with its key.
+// permissions and allowed IP addresses (access.js), rate limit and monthly quota (limits.js);
+// Save creates the token, adds it to the list and opens the key window with its key.
 
 import { $, attempt, busy, openDialog, page, setProblem } from "./ui.js";
 import { addItem } from "./list.js";
 import { showKey } from "./key.js";
 import { clearAccessProblems, placeProblem, policyReady, readAccess, renderAccess } from "./access.js";
+import { clearLimitsProblems, limitsDraft, placeLimitsProblem, readLimits, renderLimits, restoreLimits } from "./limits.js";
 
 /** openCreate opens the window, empty, or filled with a draft kept when the session ended. */
 export async function openCreate(draft) {
@@ -25,6 +26,8 @@ export async function openCreate(draft) {
   const days = page.policy?.maxLifetimeDays;
   $("create-expiry-help").textContent = days ? `Your environment's policy: a token needs an expiry, at most ${days} days away.` : "";
   renderAccess("create", draft ? draft.permissions : undefined, draft?.cidrs ?? null);
+  renderLimits("create", undefined, null);
+  restoreLimits("create", draft?.limits);
   updateTypeHelp();
   openDialog($("create-dialog"), $("new-token"));
   $("create-name").focus();
@@ -53,9 +56,10 @@ async function submitCreate(e) {
   const access = readAccess("create");
   const draft = () => ({
     kind: "create", name, type: fields.type, expiry: $("create-expiry").value, date: $("create-date").value,
-    permissions: access.permissions, cidrs: access.cidrsText,
+    permissions: access.permissions, cidrs: access.cidrsText, limits: limitsDraft("create"),
   });
   clearAccessProblems("create");
+  clearLimitsProblems("create");
   if (!name.trim()) {
     setProblem($("create-problem"), "Give the token a name.");
     $("create-name").focus();
@@ -67,15 +71,24 @@ async function submitCreate(e) {
     $("create-date").focus();
     return;
   }
+  const limits = readLimits("create");
+  if (limits.problem) {
+    setProblem($("create-problem"), "");
+    placeLimitsProblem("create", limits.problem);
+    return;
+  }
   if (expiresAt) fields.expiresAt = expiresAt;
   // Full access is the API's default: a token made with it carries no permissions field.
   if (access.permissions) fields.permissions = access.permissions;
   if (access.allowedCidrs) fields.allowedCidrs = access.allowedCidrs;
+  // Left out, the rate limit is the policy's default; null asks for none.
+  if (limits.rateLimit !== undefined) fields.rateLimit = limits.rateLimit;
+  if (limits.quota) fields.quota = limits.quota;
   setProblem($("create-problem"), "");
   busy(form, true);
   const created = await attempt(
     () => page.api.create(fields),
-    (d, problem) => placeProblem("create", problem) || setProblem($("create-problem"), d),
+    (d, problem) => placeProblem("create", problem) || placeLimitsProblem("create", problem) || setProblem($("create-problem"), d),
     draft,
   );
   busy(form, false);

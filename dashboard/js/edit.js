@@ -1,10 +1,12 @@
-// The Edit window: a token's name, permissions and allowed IP addresses, saved with PATCH
-// /v1/tokens/{id} sending only what changed (a name alone is not held to the policy). What was
-// typed outlives an ended session: restoreEdit opens the window with it again after signing in.
+// The Edit window: a token's name, permissions, allowed IP addresses, rate limit and monthly
+// quota, saved with PATCH /v1/tokens/{id} sending only what changed (a name or a quota alone is
+// not held to the policy). What was typed outlives an ended session: restoreEdit opens the
+// window with it again after signing in.
 
 import { $, announce, attempt, busy, focusTrigger, openTokenDialog, page, setProblem } from "./ui.js";
 import { findItem, replaceItem } from "./list.js";
 import { clearAccessProblems, placeProblem, policyReady, readAccess, renderAccess, sameList } from "./access.js";
+import { clearLimitsProblems, limitsDraft, placeLimitsProblem, readLimits, renderLimits, restoreLimits, sameLimit } from "./limits.js";
 
 let editing = null;
 
@@ -17,6 +19,8 @@ export async function openEdit(token, draft) {
   $("edit-token-name").textContent = token.name;
   $("edit-name").value = draft?.name ?? token.name;
   renderAccess("edit", draft ? draft.permissions : token.permissions ?? null, draft ? draft.cidrs : token.allowedCidrs ?? null);
+  renderLimits("edit", token.rateLimit ?? null, token.quota ?? null);
+  restoreLimits("edit", draft?.limits);
   openTokenDialog($("edit-dialog"), token);
   $("edit-name").select();
 }
@@ -38,6 +42,14 @@ async function submitEdit(e) {
   if (!sameList(access.allowedCidrs, token.allowedCidrs ?? null)) fields.allowedCidrs = access.allowedCidrs;
   setProblem($("edit-problem"), "");
   clearAccessProblems("edit");
+  clearLimitsProblems("edit");
+  const limits = readLimits("edit");
+  if (limits.problem) {
+    placeLimitsProblem("edit", limits.problem);
+    return;
+  }
+  if (!sameLimit(limits.rateLimit, token.rateLimit ?? null)) fields.rateLimit = limits.rateLimit;
+  if (!sameLimit(limits.quota, token.quota ?? null)) fields.quota = limits.quota;
   if (Object.keys(fields).length === 0) {
     $("edit-dialog").close();
     announce("Nothing changed.");
@@ -46,8 +58,8 @@ async function submitEdit(e) {
   busy($("edit-form"), true);
   const updated = await attempt(
     () => page.api.edit(token.id, fields),
-    (d, problem) => placeProblem("edit", problem) || setProblem($("edit-problem"), d),
-    () => ({ kind: "edit", tokenId: token.id, name, permissions: access.permissions, cidrs: access.cidrsText }),
+    (d, problem) => placeProblem("edit", problem) || placeLimitsProblem("edit", problem) || setProblem($("edit-problem"), d),
+    () => ({ kind: "edit", tokenId: token.id, name, permissions: access.permissions, cidrs: access.cidrsText, limits: limitsDraft("edit") }),
   );
   busy($("edit-form"), false);
   if (!updated) return;

@@ -1,9 +1,10 @@
 // The Policy window (administrators, the Policy button): the environment's token policy, read
-// with GET /v1/policy and saved whole with PUT /v1/policy. The fields it does not edit (the rate
-// limits, set through the API) are sent back as they were read.
+// with GET /v1/policy and saved whole with PUT /v1/policy. Any field it does not edit is sent
+// back as it was read.
 
 import { $, announce, attempt, busy, openDialog, page, setProblem } from "./ui.js";
 import { chosenLevels, levelChoices } from "./access.js";
+import { clearRateProblem, rateField, rateProblem, readRate } from "./limits.js";
 import { reload } from "./list.js";
 
 // read is the policy as the window was filled from it, the catalogue aside.
@@ -12,6 +13,7 @@ let read = null;
 function problems(detail = "") {
   for (const id of ["policy-problem", "policy-lifetime-problem", "policy-permissions-problem"]) setProblem($(id), "");
   $("policy-lifetime").removeAttribute("aria-invalid");
+  if ($("policy-default-rate")) for (const id of ["policy-default-rate", "policy-max-rate"]) clearRateProblem(id);
   return detail;
 }
 
@@ -22,10 +24,24 @@ function fill(pol) {
   $("policy-full").checked = Boolean(pol.agentFullAccess);
   $("policy-cidrs").checked = Boolean(pol.requireAllowedCidrs);
   $("policy-levels").replaceChildren(...levelChoices("policy", catalogue, pol.agentPermissions || []));
-  const rate = (r) => (r ? `${r.requests} requests per ${r.windowSeconds} s` : "none");
-  const limits = pol.defaultRateLimit || pol.maxRateLimit;
-  $("policy-rate").hidden = !limits;
-  $("policy-rate").textContent = limits ? `Rate limits (set through the API, kept as they are): default ${rate(pol.defaultRateLimit)}, maximum ${rate(pol.maxRateLimit)}.` : "";
+  $("policy-limits").replaceChildren(
+    ...rateField("policy-default-rate", "Default rate limit", pol.defaultRateLimit ?? null,
+      "What a token gets when it is made without a rate limit of its own (without a default, the maximum)."),
+    ...rateField("policy-max-rate", "Maximum rate limit", pol.maxRateLimit ?? null,
+      "The most any token may be allowed, compared as requests per second; with a maximum, every token needs a rate limit. Tokens above it show as outside the policy."),
+  );
+}
+
+// readRates answers the default and maximum rate limits chosen, or undefined when a number is
+// not one (shown next to its field).
+function readRates() {
+  const out = {};
+  for (const [id, field] of [["policy-default-rate", "defaultRateLimit"], ["policy-max-rate", "maxRateLimit"]]) {
+    const rate = readRate(id);
+    if (rate.problem) return rateProblem(id, rate.problem);
+    out[field] = rate.value;
+  }
+  return out;
 }
 
 /** openPolicy reads the policy and opens the window with it. */
@@ -44,6 +60,13 @@ export async function openPolicy() {
   $("policy-lifetime").focus();
 }
 
+// refusedRate names the rate limit fields an invalid_rate_limit is about: one whose requests are
+// out of range, or else the default (above the maximum).
+function refusedRate({ defaultRateLimit: def, maxRateLimit: max }) {
+  const outside = (l) => l && (l.requests < 1 || l.requests > 1e9);
+  return outside(max) && !outside(def) ? "policy-max-rate" : "policy-default-rate";
+}
+
 async function submitPolicy(e) {
   e.preventDefault();
   problems();
@@ -54,8 +77,11 @@ async function submitPolicy(e) {
     $("policy-lifetime").focus();
     return;
   }
+  const rates = readRates();
+  if (!rates) return;
   const body = {
     ...read,
+    ...rates,
     maxLifetimeDays: text ? Number(text) : null,
     agentFullAccess: $("policy-full").checked,
     agentPermissions: chosenLevels($("policy-levels")),
@@ -69,6 +95,8 @@ async function submitPolicy(e) {
         setProblem($("policy-lifetime-problem"), d);
         $("policy-lifetime").setAttribute("aria-invalid", "true");
         $("policy-lifetime").focus();
+      } else if (problem?.code === "invalid_rate_limit") {
+        rateProblem(refusedRate(rates), d);
       } else if (problem?.code === "invalid_permission") {
         setProblem($("policy-permissions-problem"), d);
       } else {

@@ -1,11 +1,15 @@
 // What a row of the list says about a token's reach: Full access or Restricted, with its
-// permissions and allowed addresses in a tooltip shown on hover and on keyboard focus (Escape
-// hides it), and, for a token outside the environment's policy, the rule it breaks. The access
-// badge is no .badge: a row's first .badge is its status.
+// permissions, allowed addresses and limits in a tooltip shown on hover and on keyboard focus
+// (Escape hides it), its limits in a line beside it, and, for a token outside the environment's
+// policy, the rule it breaks. The access badge is no .badge: a row's first .badge is its status.
 
 import { el } from "./ui.js";
+import { limitsText, quotaText, rateText } from "./limits.js";
 
-/** accessText is what the tooltip says: the permissions, then where the key may be used from. */
+/**
+ * accessText is what the tooltip says: the permissions, where the key may be used from, then its
+ * limits, if any.
+ */
 export function accessText(token) {
   const what =
     token.permissions == null
@@ -14,10 +18,11 @@ export function accessText(token) {
         ? `Restricted to ${token.permissions.join(", ")}.`
         : "Restricted: no permissions (GET /v1/me only).";
   const where = token.allowedCidrs?.length ? `Allowed from ${token.allowedCidrs.join(", ")}.` : "Allowed from any IP address.";
-  return `${what} ${where}`;
+  const limits = [token.rateLimit && ` Rate limit: ${rateText(token.rateLimit)}.`, token.quota && ` Quota: ${quotaText(token.quota)}.`];
+  return `${what} ${where}${limits.filter(Boolean).join("")}`;
 }
 
-/** accessBadge is the Full access or Restricted badge of token, with its tooltip. */
+/** accessBadge is the Full access or Restricted badge of token, with its tooltip and its limits. */
 export function accessBadge(token) {
   const restricted = token.permissions != null;
   const tipId = `access-tip-${token.id}`;
@@ -35,7 +40,12 @@ export function accessBadge(token) {
     }
   });
   badge.addEventListener("blur", () => badge.classList.remove("tip-hidden"));
-  return el("span", { className: "access-wrap" }, badge, tip);
+  const wrap = el("span", { className: "access-wrap" }, badge, tip);
+  const limits = limitsText(token);
+  if (!limits) return wrap;
+  const note = document.createDocumentFragment();
+  note.append(wrap, " ", el("span", { className: "limits-note" }, el("span", { className: "visually-hidden" }, "Limits: "), limits));
+  return note;
 }
 
 /** policyNote is the outside-policy badge and its reason, or nothing for a token inside it. */
