@@ -2,8 +2,8 @@ package samtemplate_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
