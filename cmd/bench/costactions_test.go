@@ -60,6 +60,10 @@ func TestCostActionsCoverTemplate(t *testing.T) {
 		if _, ok := notCalls[id]; ok == measured {
 			t.Errorf("%s: measured %v, but the bench's list of functions no API call reaches says %v", id, measured, ok)
 		}
+		// Its cold start is measured all the same, with the event its source sends.
+		if _, ok := sourceEvents[id]; ok != (notCalls[id] != "") {
+			t.Errorf("%s: an event for its cold start %v, want one exactly for the functions no API call reaches", id, ok)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -151,10 +152,31 @@ func (s *stage) events(ctx context.Context, app *samtemplate.App, f *samtemplate
 	}
 
 	rt, ok := findRoute(app, func(r samtemplate.Route) bool { return r.Function == f.LogicalID })
-	if !ok {
-		return nil, fmt.Errorf("function %s: neither an authorizer nor behind a route", f.LogicalID)
+	if ok {
+		return s.routeEvents(ctx, app, rt, n)
 	}
-	return s.routeEvents(ctx, app, rt, n)
+	if ev, ok := sourceEvents[f.LogicalID]; ok {
+		return slices.Repeat([][]byte{mustJSON(ev())}, n), nil
+	}
+	return nil, fmt.Errorf("function %s: neither an authorizer, behind a route, nor in sourceEvents", f.LogicalID)
+}
+
+// sourceEvents are the events of the functions that only a queue or a rule invokes, as their
+// event source would send them on a quiet day: the sender gets an empty batch of the events
+// queue, the expiring-keys function its daily schedule (no key expires in the bench's table), and
+// the owner-left function CloudTrail's record of a user disabled who holds no token. Each is a
+// real call of the built function, so its cold start is measured like any other's.
+var sourceEvents = map[string]func() any{
+	"SenderFunction": func() any { return events.SQSEvent{Records: []events.SQSMessage{}} },
+	"ExpiringFunction": func() any {
+		return events.EventBridgeEvent{Version: "0", ID: "bench", DetailType: "Scheduled Event", Source: "aws.events",
+			Time: time.Now().UTC(), Region: "us-east-1", Detail: json.RawMessage(`{}`)}
+	},
+	"OwnerLeftFunction": func() any {
+		return events.CloudWatchEvent{Version: "0", ID: "bench", DetailType: "AWS API Call via CloudTrail", Source: "aws.cognito-idp",
+			Time: time.Now().UTC(), Region: "us-east-1", Detail: json.RawMessage(`{"eventSource":"cognito-idp.amazonaws.com","eventName":"AdminDisableUser",` +
+				`"requestParameters":{"username":"bench-nobody"}}`)}
+	},
 }
 
 // routeEvents returns n events of calls to rt in stage s, each about a token of its own.
