@@ -298,7 +298,7 @@ func contextOf(rec tokenstore.KeyRecord) map[string]any {
 		"tokenId": rec.TokenID, "tokenName": rec.Name, "type": string(rec.Type),
 		"userId": rec.UserID, "environmentId": rec.EnvironmentID, "scope": scope,
 		// JSON text ("null" or a list): a simple response's context holds plain values.
-		"permissions": jsonList(rec.Permissions), "allowedCidrs": jsonList(rec.AllowedCIDRs),
+		"permissions": jsonText(rec.Permissions), "allowedCidrs": jsonText(rec.AllowedCIDRs),
 		// The limits the metered routes enforce (shared/meter), from this same item: "null"
 		// for none.
 		"rateLimit": jsonText(rec.RateLimit), "quota": jsonText(rec.Quota),
@@ -346,9 +346,6 @@ func (a *Authorizer) touch(ctx context.Context, d Decision, now time.Time) error
 	_, err := a.store.TouchLastUsed(ctx, env, d.TokenID, now, LastUsedEvery)
 	return err
 }
-
-// jsonList is a list as JSON text, "null" for nil.
-func jsonList(list []string) string { return jsonText(list) }
 
 // jsonText is v as JSON text, "null" for nil.
 func jsonText(v any) string {
